@@ -303,34 +303,51 @@ def record_run(data_dir: Path, report: dict[str, Any]) -> Path:
 # --- reading ---------------------------------------------------------------------------
 
 
-def list_snapshots(data_dir: Path) -> tuple[list[Snapshot], list[SkippedSnapshot]]:
-    """Good snapshots newest first, and the folders skipped with their reasons."""
+def _snapshot_folders(data_dir: Path) -> list[tuple[dt.date | None, Path]]:
+    """Snapshot folders newest first (by name), with their date or None when the name is bad."""
     root = snapshots_dir(data_dir)
-    good: list[Snapshot] = []
-    skipped: list[SkippedSnapshot] = []
     if not root.exists():
-        return good, skipped
+        return []
+    folders = []
     for folder in sorted(root.iterdir(), reverse=True):
         match = _SNAPSHOT_DIR.match(folder.name)
         if not match or not folder.is_dir():
             continue
         try:
-            date = dt.date.fromisoformat(match.group(1))
-            run = validate_snapshot_folder(folder, require_prices=False)
-        except (ValueError, SnapshotInvalid) as exc:
-            skipped.append(SkippedSnapshot(folder, str(exc)))
-            continue
-        good.append(Snapshot(date=date, path=folder, run=run))
-    return good, skipped
+            folders.append((dt.date.fromisoformat(match.group(1)), folder))
+        except ValueError:
+            folders.append((None, folder))
+    return folders
+
+
+def _check(date: dt.date | None, folder: Path) -> Snapshot | SkippedSnapshot:
+    if date is None:
+        return SkippedSnapshot(folder, f"{folder.name} is not a valid date")
+    try:
+        return Snapshot(date=date, path=folder, run=validate_snapshot_folder(folder, require_prices=False))
+    except SnapshotInvalid as exc:
+        return SkippedSnapshot(folder, str(exc))
+
+
+def list_snapshots(data_dir: Path) -> tuple[list[Snapshot], list[SkippedSnapshot]]:
+    """Good snapshots newest first, and the folders skipped with their reasons."""
+    checked = [_check(date, folder) for date, folder in _snapshot_folders(data_dir)]
+    return ([c for c in checked if isinstance(c, Snapshot)],
+            [c for c in checked if isinstance(c, SkippedSnapshot)])
 
 
 def latest_snapshot(data_dir: Path) -> tuple[Snapshot | None, list[SkippedSnapshot]]:
-    """The newest good snapshot, and any newer folders that were skipped as damaged."""
-    good, skipped = list_snapshots(data_dir)
-    if not good:
-        return None, skipped
-    newest = good[0]
-    return newest, [s for s in skipped if s.path.name > newest.path.name]
+    """The newest good snapshot, and the newer folders skipped as damaged (with reasons).
+
+    Stops at the first good folder, so a page load validates one snapshot, not a year of them.
+    """
+    skipped: list[SkippedSnapshot] = []
+    for date, folder in _snapshot_folders(data_dir):
+        checked = _check(date, folder)
+        if isinstance(checked, Snapshot):
+            return checked, skipped
+        skipped.append(checked)
+    return None, skipped
 
 
 def read_last_run(data_dir: Path) -> dict[str, Any] | None:

@@ -1,0 +1,54 @@
+"""Shared fixtures: the demo market and a data folder holding one published demo snapshot.
+
+Both are session-scoped because generating and publishing 2,000 tickers takes a few
+seconds; tests that modify a data folder must copy it (``fresh_data_dir``) first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REALDATA = REPO_ROOT.parent / "shared" / "realdata"
+DEMO_AS_OF = dt.date(2026, 11, 20)
+
+
+def realdata_path(name: str) -> Path:
+    """A file of ../shared/realdata, or skip the test that needs it (never copied into the repo)."""
+    path = REALDATA / name
+    if not path.exists():
+        pytest.skip(f"real data not available: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_market():
+    from screener.sources.demo import load_demo
+
+    return load_demo(as_of=DEMO_AS_OF)
+
+
+@pytest.fixture(scope="session")
+def demo_data_dir(tmp_path_factory, demo_market) -> Path:
+    """A data folder with one published demo snapshot (treat as read-only)."""
+    from screener.nightly import NightlyOptions, run_nightly
+
+    data_dir = tmp_path_factory.mktemp("demo-data")
+    options = NightlyOptions(source="demo", as_of=DEMO_AS_OF, data_dir=data_dir)
+    outcome = run_nightly(options, progress=lambda *_: None, out=io.StringIO(),
+                          loader=lambda _options, _progress: demo_market)
+    assert outcome.exit_code == 0, outcome.report
+    return data_dir
+
+
+@pytest.fixture
+def fresh_data_dir(tmp_path, demo_data_dir) -> Path:
+    """A private copy of the demo data folder that a test may change."""
+    target = tmp_path / "data"
+    shutil.copytree(demo_data_dir, target)
+    return target
