@@ -45,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="yahoo (live, needs internet), demo (synthetic market, offline) or files "
                               "(your own CSV/Parquet); default: yahoo")
     nightly.add_argument("--as-of", type=_date, help="last session to use (YYYY-MM-DD); default: latest")
-    nightly.add_argument("--data-dir", type=Path, default=store.DEFAULT_DATA_DIR,
-                         help="data folder (default: data, or $SCREENER_DATA_DIR)")
+    nightly.add_argument("--data-dir", type=Path, default=None,
+                         help="data folder (default: $SCREENER_DATA_DIR, else data/ in the repo)")
     nightly.add_argument("--max-loss", type=_share, default=0.10,
                          help="fail instead of publishing when more than this share of the universe has no "
                               "usable data (default 0.10)")
@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "nightly":
-        options = NightlyOptions(source=args.source, as_of=args.as_of, data_dir=args.data_dir,
+        options = NightlyOptions(source=args.source, as_of=args.as_of,
+                                 data_dir=args.data_dir or store.default_data_dir(),
                                  max_loss=args.max_loss, keep_prices=args.keep_prices,
                                  universe=args.universe, prices=args.prices, fundamentals=args.fundamentals)
         return run_nightly(options).exit_code

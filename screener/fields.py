@@ -132,7 +132,7 @@ def format_money(usd: float) -> str:
 
 
 _GROWTH_RANGE = (-100.0, 10_000.0)  # real Yahoo data reaches +2,575 (257,500%)
-_MARGIN_RANGE = (-1_000.0, 1.0)  # a pre-revenue biotech's margin can be -400
+_MARGIN_RANGE = (-1_000.0, 1_000.0)  # -400 for a pre-revenue biotech; > 100% after one-off gains
 _RETURN_RANGE = (-1.0, 1_000.0)
 
 FIELDS: tuple[Field, ...] = (
@@ -175,7 +175,7 @@ FIELDS: tuple[Field, ...] = (
           direction=1, source_keys=("profitMargins",), valid=_MARGIN_RANGE),
     Field("gross_margin", "Gross margin", "profitability", "float", "fraction",
           "Gross profit as a share of revenue.",
-          direction=1, source_keys=("grossMargins",), valid=_MARGIN_RANGE),
+          direction=1, source_keys=("grossMargins",), valid=(-1_000.0, 1.0)),
     Field("operating_margin", "Operating margin", "profitability", "float", "fraction",
           "Operating income as a share of revenue.",
           direction=1, source_keys=("operatingMargins",), valid=_MARGIN_RANGE),

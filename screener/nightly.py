@@ -34,7 +34,7 @@ class NightlyOptions:
 
     source: SourceName = "yahoo"
     as_of: dt.date | None = None
-    data_dir: Path = store.DEFAULT_DATA_DIR
+    data_dir: Path = field(default_factory=store.default_data_dir)
     max_loss: float = 0.10
     keep_prices: int = store.DEFAULT_KEEP_PRICES
     universe: Path | None = None

@@ -40,7 +40,7 @@ from screener.fields import PRICES_SCHEMA, stocks_schema
 STOCKS_FILE = "stocks.parquet"
 PRICES_FILE = "prices.parquet"
 RUN_FILE = "run.json"
-DEFAULT_DATA_DIR = Path(os.environ.get("SCREENER_DATA_DIR", "data"))
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_KEEP_PRICES = 5
 
 _SNAPSHOT_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
@@ -83,6 +83,16 @@ class SkippedSnapshot:
 
     path: Path
     reason: str
+
+
+def default_data_dir() -> Path:
+    """``$SCREENER_DATA_DIR`` if set, else ``data/`` beside ``app.py`` whatever the working folder.
+
+    Read at call time so the app, the CLI and tests (which point it at a temp folder)
+    agree on one folder without passing it around.
+    """
+    configured = os.environ.get("SCREENER_DATA_DIR")
+    return Path(configured) if configured else REPO_ROOT / "data"
 
 
 def snapshots_dir(data_dir: Path) -> Path:
@@ -148,10 +158,14 @@ def to_prices_table(prices: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, schema=PRICES_SCHEMA, preserve_index=False)
 
 
-def validate_snapshot_folder(folder: Path, require_prices: bool = True) -> dict[str, Any]:
+def validate_snapshot_folder(folder: Path, require_prices: bool = True,
+                             require_every_field: bool = True) -> dict[str, Any]:
     """Read a folder back and check it against the catalog; returns its run.json.
 
     Cheap enough for every page load: only Parquet footers are read, plus run.json.
+    A new snapshot must hold every catalog field; readers pass
+    ``require_every_field=False`` so snapshots written before a field was added stay
+    readable (their columns must still have the catalog's types).
     """
     run_path = folder / RUN_FILE
     try:
@@ -175,7 +189,9 @@ def validate_snapshot_folder(folder: Path, require_prices: bool = True) -> dict[
         except (OSError, pa.ArrowException) as exc:
             raise SnapshotInvalid(f"{path} is unreadable: {exc}") from None
         got = {f.name: f.type for f in schema}
-        wrong = [f.name for f in expected if got.get(f.name) != f.type]
+        wrong = [f.name for f in expected
+                 if got.get(f.name) != f.type
+                 and (f.name in got or require_every_field or f.name in ("ticker", "date", "close"))]
         if wrong:
             raise SnapshotInvalid(f"{path} does not match the catalog schema: {', '.join(wrong)}")
         if name == STOCKS_FILE and metadata.num_rows != run.get("tickers_written", metadata.num_rows):
@@ -324,7 +340,8 @@ def _check(date: dt.date | None, folder: Path) -> Snapshot | SkippedSnapshot:
     if date is None:
         return SkippedSnapshot(folder, f"{folder.name} is not a valid date")
     try:
-        return Snapshot(date=date, path=folder, run=validate_snapshot_folder(folder, require_prices=False))
+        run = validate_snapshot_folder(folder, require_prices=False, require_every_field=False)
+        return Snapshot(date=date, path=folder, run=run)
     except SnapshotInvalid as exc:
         return SkippedSnapshot(folder, str(exc))
 

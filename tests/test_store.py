@@ -97,3 +97,13 @@ def test_folders_with_bad_names_are_ignored_or_reported(tmp_path):
     good, skipped = store.list_snapshots(tmp_path)
     assert [s.date for s in good] == [dt.date(2024, 3, 8)]
     assert [s.path.name for s in skipped] == ["date=2024-13-45"]
+
+
+def test_snapshots_written_before_a_field_was_added_stay_readable(tmp_path):
+    snapshot = publish(tmp_path)
+    table = pq.read_table(snapshot.stocks_path).drop_columns(["quality_score"])
+    pq.write_table(table, snapshot.stocks_path)
+    good, skipped = store.list_snapshots(tmp_path)
+    assert [s.path for s in good] == [snapshot.path] and skipped == []
+    with pytest.raises(store.SnapshotInvalid, match="quality_score"):
+        store.validate_snapshot_folder(snapshot.path)
