@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Sequence
 
 from screener import store
+from screener.db import SnapshotDB, run_screen
+from screener.export import EXPORT_FORMATS, export_bytes
 from screener.nightly import NightlyOptions, run_nightly
+from screener.presets import PresetError, PresetStore
+from screener.screen import Screen, from_query, to_english, to_query
 
 
 def _date(text: str) -> dt.date:
@@ -60,7 +64,79 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "must include IWM and SPY")
     files.add_argument("--fundamentals", type=Path,
                        help="CSV/Parquet with ticker (or symbol) and yfinance Ticker.info key columns")
+
+    screen = commands.add_parser("screen", help="run a screen on the latest snapshot (for scripts and cron)",
+                                 description="Run a preset or a shared screen URL against the newest good "
+                                             "snapshot; print the result or write it to a file.")
+    which = screen.add_mutually_exclusive_group(required=True)
+    which.add_argument("--preset", help="preset slug or name (see `presets list`)")
+    which.add_argument("--url", help="a shared screen link or just its query string, e.g. "
+                                     "'f=revenue_growth:gt:0.1&f=debt_to_equity:lt:1&sort=-rs_rating'")
+    screen.add_argument("--out", type=Path, help="write the result to FILE.csv, FILE.xlsx or FILE.parquet")
+    screen.add_argument("--data-dir", type=Path, default=None, help="data folder (default as for nightly)")
+
+    presets = commands.add_parser("presets", help="built-in and saved screen presets")
+    presets_commands = presets.add_subparsers(dest="presets_command", required=True)
+    listing = presets_commands.add_parser("list", help="list presets with their description")
+    listing.add_argument("--data-dir", type=Path, default=None, help="data folder (default as for nightly)")
     return parser
+
+
+def _screen_from_args(args: argparse.Namespace, data_dir: Path) -> tuple[Screen, str]:
+    """The Screen to run and a name for it; notes about dropped URL parts go to stderr."""
+    if args.preset:
+        preset = PresetStore(data_dir).get(args.preset)
+        return preset.screen_with_slug(), preset.name
+    query = args.url.split("?", 1)[1] if "?" in args.url else args.url
+    screen, notes = from_query(query)
+    for note in notes:
+        print(f"warning: {note}", file=sys.stderr)
+    return screen, screen.preset or "Screen"
+
+
+def run_screen_command(args: argparse.Namespace) -> int:
+    data_dir = args.data_dir or store.default_data_dir()
+    if args.out is not None and args.out.suffix.lstrip(".") not in EXPORT_FORMATS:
+        print(f"error: --out must end in {', '.join('.' + e for e in EXPORT_FORMATS)}", file=sys.stderr)
+        return 1
+    snapshot, skipped = store.latest_snapshot(data_dir)
+    for item in skipped:
+        print(f"warning: skipped damaged snapshot {item.path.name}: {item.reason}", file=sys.stderr)
+    if snapshot is None:
+        print(f"error: no snapshot in {data_dir}; run `python -m screener nightly` first", file=sys.stderr)
+        return 1
+    try:
+        screen, name = _screen_from_args(args, data_dir)
+    except PresetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    with SnapshotDB(snapshot) as db:
+        result = run_screen(db, screen)
+    demo = " (DEMO market: synthetic data)" if snapshot.is_demo else ""
+    print(f"{name}: {to_english(screen)}")
+    print(f"snapshot {snapshot.date:%Y-%m-%d}{demo}: {result.count} of {result.funnel.total} stocks match")
+    if screen.filters:
+        print(result.funnel.to_frame().to_string(index=False))
+    if args.out is None:
+        print(result.frame.to_string(index=False) if len(result.frame) else "(no rows)")
+    else:
+        args.out.write_bytes(export_bytes(result.frame, args.out.suffix.lstrip("."), sheet_name=name))
+        print(f"wrote {len(result.frame)} rows to {args.out}")
+    print(f"link: ?{to_query(screen)}")
+    return 0
+
+
+def run_presets_list(args: argparse.Namespace) -> int:
+    listing = PresetStore(args.data_dir or store.default_data_dir()).list_presets()
+    for preset in listing.presets:
+        kind = "built-in" if preset.builtin else "saved"
+        print(f"{preset.slug}  [{kind}]  {preset.name}")
+        if preset.description:
+            print(f"    {preset.description}")
+        print(f"    {to_english(preset.screen)}")
+    for broken in listing.broken:
+        print(f"{broken.path.name}  [broken]  {broken.reason}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  max_loss=args.max_loss, keep_prices=args.keep_prices,
                                  universe=args.universe, prices=args.prices, fundamentals=args.fundamentals)
         return run_nightly(options).exit_code
+    if args.command == "screen":
+        return run_screen_command(args)
+    if args.command == "presets":
+        return run_presets_list(args)
     raise AssertionError(f"unhandled command {args.command}")
 
 
