@@ -15,6 +15,7 @@ from typing import Sequence
 from screener import store
 from screener.db import SnapshotDB, run_screen
 from screener.export import EXPORT_FORMATS, export_bytes
+from screener.fields import catalog_markdown
 from screener.nightly import NightlyOptions, run_nightly
 from screener.presets import PresetError, PresetStore
 from screener.screen import Screen, from_query, to_english, to_query
@@ -79,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     presets_commands = presets.add_subparsers(dest="presets_command", required=True)
     listing = presets_commands.add_parser("list", help="list presets with their description")
     listing.add_argument("--data-dir", type=Path, default=None, help="data folder (default as for nightly)")
+
+    commands.add_parser("fields", help="print the field catalog as a Markdown table (as in the README)")
     return parser
 
 
@@ -151,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_screen_command(args)
     if args.command == "presets":
         return run_presets_list(args)
+    if args.command == "fields":
+        print(catalog_markdown())
+        return 0
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -250,7 +250,8 @@ FIELDS: tuple[Field, ...] = (
     Field("rs_6m", "RS vs IWM (6m)", "trend", "float", "fraction",
           "6-month return minus IWM's 6-month return.", direction=1, valid=(-100.0, 1_000.0)),
     Field("rs_rating", "RS rating", "trend", "int", "rank",
-          "Percentile (1-99) of 0.4·r3m + 0.2·r6m + 0.2·r9m + 0.2·r12m across the universe; "
+          "Percentile (1-99) of 0.4·r3m + 0.2·r6m + 0.2·r9m + 0.2·r12m across the universe: "
+          "1 + 98·(rank − 1)/(n − 1), tied scores share their average rank, halves round up; "
           "needs 252 sessions of history.", direction=1, valid=(1, 99)),
     # volume -----------------------------------------------------------------
     Field("volume", "Volume", "volume", "int", "shares", "Shares traded in the as-of session.",
@@ -273,7 +274,8 @@ FIELDS: tuple[Field, ...] = (
     Field("growth_z", "Growth z", "quality", "float", "number",
           "z of the mean z-rank of earnings growth and revenue growth.", direction=1, valid=(-50.0, 50.0)),
     Field("safety_z", "Safety z", "quality", "float", "number",
-          "z of the mean z-rank of −debt/equity, −beta and −volatility.", direction=1, valid=(-50.0, 50.0)),
+          "z of the mean z-rank of −debt/equity, −beta and −volatility; negative equity ranks as the "
+          "most indebted.", direction=1, valid=(-50.0, 50.0)),
     # bookkeeping ------------------------------------------------------------
     Field("as_of", "As of", "bookkeeping", "date", "date", "Date of the last price session used."),
     Field("fundamentals_as_of", "Fundamentals as of", "bookkeeping", "date", "date",
@@ -332,3 +334,20 @@ PRICES_SCHEMA: pa.Schema = pa.schema([
 
 #: Benchmarks every prices panel must contain: IWM for relative strength, SPY for the ratio.
 BENCHMARKS: tuple[str, ...] = ("IWM", "SPY")
+
+
+def catalog_markdown() -> str:
+    """The field catalog as a Markdown table, grouped; the README embeds exactly this text.
+
+    ``tests/test_fields.py`` fails when the README's copy drifts, so the documentation
+    cannot disagree with the code.  Regenerate with ``python -m screener fields``.
+    """
+    unit_words = {"fraction": "%", "ratio": "×", "usd_m": "$M/$B", "price": "$", "shares": "shares",
+                  "count": "count", "number": "number", "rank": "1–99", "bool": "yes/no", "text": "text",
+                  "date": "date"}
+    lines = ["| group | field | label | unit | definition |", "|---|---|---|---|---|"]
+    for group, group_label in GROUPS.items():
+        for spec in fields_in_group(group):
+            definition = spec.help.replace("|", "\\|")
+            lines.append(f"| {group_label} | `{spec.name}` | {spec.label} | {unit_words[spec.unit]} | {definition} |")
+    return "\n".join(lines)
