@@ -773,7 +773,10 @@ def _bars(companies: _Companies, block_at: Callable[[int], _Block], closes: np.n
 
     surge = draws[:, :n, 4] > 2.33  # about 1% of name-days: news nobody modelled
     market_activity = 0.12 * draws[:, n, 4] + 8.0 * np.abs(market)  # busy days lift every name
-    log_volume = (np.log(companies.volume_level) + 0.28 * draws[:, :n, 3] + 0.35 * (idio_size - 0.75)
+    # The move's size lifts volume, capped at 8 sd: a fat-tailed jump would otherwise
+    # print a 500x "surge" where real news days reach tens of times the average.
+    move = 0.35 * (np.minimum(idio_size, 8.0) - 0.75)
+    log_volume = (np.log(companies.volume_level) + 0.28 * draws[:, :n, 3] + move
                   + market_activity[:, None] + np.where(event, 1.0, 0.0) + np.where(surge, 1.1, 0.0))
     benchmark_volume = np.log([_IWM_VOLUME, _SPY_VOLUME]) + 0.25 * draws[:, n:, 3] + 12.0 * np.abs(market)[:, None]
     volume = np.exp(np.column_stack([log_volume, benchmark_volume]))
