@@ -86,7 +86,8 @@ _NUMBER_TEXT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$"
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PRESET_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-_URL_KEYS = ("f", "sort", "cols", "limit", "preset")
+#: The query-string keys a Screen owns; every other parameter belongs to someone else.
+URL_KEYS = ("f", "sort", "cols", "limit", "preset")
 
 Scalar = float | int | bool | str | dt.date
 Value = Scalar | tuple[Scalar, ...] | None
@@ -468,7 +469,7 @@ def from_query(query: str | bytes | Mapping[str, Any] | Iterable[tuple[str, str]
     single: dict[str, str] = {}
     extra_filters = 0
     for key, value in _query_pairs(query, notes):
-        if key not in _URL_KEYS:
+        if key not in URL_KEYS:
             continue
         if len(value) > MAX_PARAM_CHARS:
             notes.add(f"dropped {key} {_show(value)}: longer than {MAX_PARAM_CHARS:,} characters")
