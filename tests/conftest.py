@@ -52,3 +52,17 @@ def fresh_data_dir(tmp_path, demo_data_dir) -> Path:
     target = tmp_path / "data"
     shutil.copytree(demo_data_dir, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def chromium_ready() -> None:
+    """Skip browser tests without Chromium, except in CI (SCREENER_REQUIRE_BROWSER=1), where it fails."""
+    import os
+
+    from tests.support.server import chromium_available
+
+    ok, reason = chromium_available()
+    if not ok:
+        if os.environ.get("SCREENER_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests are required here: {reason}")
+        pytest.skip(reason)

@@ -8,13 +8,8 @@ to /Stock?ticker=..., and hostile preset names render as literal text.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,59 +18,23 @@ import pytest
 
 from screener.presets import PresetStore
 from screener.screen import Filter, Screen
+from tests.support.server import CHROMIUM, CHROMIUM_ARGS, serve_app
 
 pytestmark = pytest.mark.browser
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 HOSTILE_NAMES = {"script": "<script>alert(1)</script>", "bold": "**bold**", "link": "[x](javascript:alert(1))"}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, demo_data_dir):
+def served(tmp_path_factory, demo_data_dir, chromium_ready):
     """``streamlit run app.py`` on a copy of the demo data with hostile-named presets."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (scripts/ensure-chromium installs it)")
-    pytest.importorskip("playwright.sync_api")
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     shutil.copytree(demo_data_dir, data_dir)
     store = PresetStore(data_dir, readonly=False)
     slugs = {key: store.save(name, f"about {name}", Screen((Filter("roe", "gt", 0.1),))).slug
              for key, name in HOSTILE_NAMES.items()}
-    port = _free_port()
-    env = {**os.environ, "SCREENER_DATA_DIR": str(data_dir)}
-    env.pop("SCREENER_PRESETS_READONLY", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
-                    if answer.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                pytest.fail("streamlit did not become healthy within 60 s")
-            time.sleep(0.3)
+    with serve_app(data_dir, env={"SCREENER_PRESETS_READONLY": "0"}) as (base, _server):
         yield base, data_dir, slugs
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +42,7 @@ def browser(served):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
