@@ -5,7 +5,7 @@ import streamlit as st
 from screener import charts
 from screener.ui import data_cache, market_overview
 from screener.ui.common import load_stocks, page_setup
-from screener.ui.market_render import link_base, no_prices_note, show_chart, stop_if_no_stocks
+from screener.ui.market_render import no_prices_note, show_chart, stop_if_no_stocks
 
 context = page_setup("Overview", ":material/monitoring:")
 stocks = load_stocks(context)
@@ -43,14 +43,13 @@ else:
             st.page_link("pages/2_Quality_vs_Junk.py", label="Quality vs Junk in detail",
                          icon=":material/compare_arrows:")
 
-base = link_base()
 link = st.column_config.LinkColumn("Stock", display_text=r"ticker=([^&]+)", width=60,
                                    help="Open the stock's page")
 bucket = st.column_config.TextColumn("Bucket", width=70)
 left, right = st.columns(2)
 with left:
     st.subheader("Biggest volume surges today")
-    st.dataframe(market_overview.volume_surges(stocks, base=base), hide_index=True, column_config={
+    st.dataframe(market_overview.volume_surges(stocks), hide_index=True, column_config={
         "link": link, "name": st.column_config.TextColumn("Name", width=170), "quality_bucket": bucket,
         "volume_surge": st.column_config.NumberColumn("Surge", format="%.1f×", help="Volume / 50-day average"),
         "volume": st.column_config.NumberColumn("Volume", format="compact"),
@@ -58,7 +57,7 @@ with left:
     })
 with right:
     st.subheader("Strongest relative strength")
-    st.dataframe(market_overview.strongest_rs(stocks, base=base), hide_index=True, column_config={
+    st.dataframe(market_overview.strongest_rs(stocks), hide_index=True, column_config={
         "link": link, "name": st.column_config.TextColumn("Name", width=170), "quality_bucket": bucket,
         "rs_rating": st.column_config.NumberColumn("RS rating", format="%d", help="1-99 across the universe"),
         "rs_6m": st.column_config.NumberColumn("RS vs IWM 6m", format="percent"),

@@ -4,13 +4,14 @@ import streamlit as st
 
 from screener import charts
 from screener.fields import field
+from screener.links import yahoo_url
 from screener.ui import data_cache
 from screener.ui.common import load_stocks, page_setup
 from screener.ui.market_render import no_prices_note, show_chart, stop_if_no_stocks
 from screener.ui.stock_picker import pick_ticker
 from screener.ui.stock_view import (
     component_inputs, day_change, field_table, format_value, is_missing, quality_components, stock_row,
-    ticker_labels, yahoo_url,
+    ticker_labels,
 )
 
 BUCKET_BADGES = {"quality": ("Quality bucket", "green"), "middle": ("Middle bucket", "gray"),

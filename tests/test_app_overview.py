@@ -71,10 +71,10 @@ def test_watch_tables_list_the_top_names_with_stock_links(demo_data_dir, monkeyp
     stocks = pd.read_parquet(newest(demo_data_dir).stocks_path)
     surges, strongest = (frame.value for frame in at.dataframe)
     expected = stocks.sort_values(["volume_surge", "volume"], ascending=False).head(10)
-    assert surges["link"].tolist() == [f"/Stock?ticker={t}" for t in expected["ticker"]]
+    assert surges["link"].tolist() == [f"Stock?ticker={t}" for t in expected["ticker"]]
     assert surges["volume_surge"].to_numpy() == pytest.approx(expected["volume_surge"].to_numpy())
     best = stocks.sort_values(["rs_rating", "rs_6m"], ascending=False).head(10)
-    assert strongest["link"].tolist() == [f"/Stock?ticker={t}" for t in best["ticker"]]
+    assert strongest["link"].tolist() == [f"Stock?ticker={t}" for t in best["ticker"]]
 
 
 def test_demo_data_is_labelled_on_the_page(demo_data_dir, monkeypatch):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from screener.links import stock_page_url
 from screener.ui import market_divergence, market_overview
 
 DATES = pd.bdate_range("2024-01-02", periods=30)
@@ -86,15 +87,15 @@ def test_watch_tables_sort_descending_drop_nulls_and_link_to_the_stock_page():
     surges = market_overview.volume_surges(tiny_stocks(), n=3)
     # surge 5.0 twice: the larger volume first (E 900, B 500), then D 2.5; C (null) is left out
     assert surges["name"].tolist() == ["Eps&Co", "Beta", "Delta"]
-    assert surges["link"].tolist() == ["/Stock?ticker=E", "/Stock?ticker=B", "/Stock?ticker=D"]
-    strongest = market_overview.strongest_rs(tiny_stocks(), n=10, base="/app/")
+    assert surges["link"].tolist() == ["Stock?ticker=E", "Stock?ticker=B", "Stock?ticker=D"]
+    strongest = market_overview.strongest_rs(tiny_stocks(), n=10)
     assert strongest["name"].tolist() == ["Delta", "Beta", "Alpha", "Eps&Co"]
-    assert strongest["link"].iloc[0] == "/app/Stock?ticker=D"
+    assert strongest["link"].iloc[0] == "Stock?ticker=D"
 
 
 def test_stock_url_escapes_what_a_url_would_misread():
-    assert market_overview.stock_url("A&B=C") == "/Stock?ticker=A%26B%3DC"
-    assert market_overview.stock_url("MOG-A") == "/Stock?ticker=MOG-A"
+    assert stock_page_url("A&B=C") == "Stock?ticker=A%26B%3DC"
+    assert stock_page_url("MOG-A") == "Stock?ticker=MOG-A"
 
 
 # --------------------------------------------------------------------------- quality vs junk

@@ -23,7 +23,8 @@ from screener.ui.screener_inputs import (
     parse_list_text, rounded_default, to_shown, to_stored, ui_ops,
 )
 from screener.ui.screener_link import export_stem, is_modified, resolve_link, screen_params, settle
-from screener.ui.screener_table import display_frame, number_format, stock_page_url, yahoo_url
+from screener.links import stock_page_url, yahoo_url
+from screener.ui.screener_table import display_frame, number_format
 from screener.ui.screener_text import escape_markdown, explain_empty, match_headline
 from screener.ui.screener_view import runnable_screen
 

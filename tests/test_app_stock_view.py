@@ -11,6 +11,7 @@ import pytest
 
 from screener.fields import FIELDS, GROUPS
 from screener.fundamentals import map_info_frame
+from screener.links import yahoo_url
 from screener.sources.base import Rejections
 from screener.ui import stock_view
 
@@ -46,8 +47,8 @@ def test_ticker_labels_read_ticker_dash_name():
 
 
 def test_yahoo_url_escapes_the_ticker():
-    assert stock_view.yahoo_url("MOG-A") == "https://finance.yahoo.com/quote/MOG-A"
-    assert stock_view.yahoo_url("A/B") == "https://finance.yahoo.com/quote/A%2FB"
+    assert yahoo_url("MOG-A") == "https://finance.yahoo.com/quote/MOG-A"
+    assert yahoo_url("A/B") == "https://finance.yahoo.com/quote/A%2FB"
 
 
 # --------------------------------------------------------------------------- percentiles by eye

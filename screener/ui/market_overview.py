@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import pandas as pd
+
+from screener.links import stock_page_url
 
 #: Sessions in "a month" for the breadth tile's change (same k as return_1m).
 MONTH_SESSIONS = 21
@@ -148,13 +149,7 @@ def _month_delta(change: float | None) -> str | None:
     return None if points is None else f"{points} in 1 month"
 
 
-def stock_url(ticker: str, base: str = "/") -> str:
-    """The Stock page's address for one ticker (what the tables' link columns hold)."""
-    return f"{base}Stock?ticker={quote(str(ticker), safe='')}"
-
-
-def watch_table(stocks: pd.DataFrame, sort_by: list[str], columns: list[str], n: int = WATCH_ROWS,
-                base: str = "/") -> pd.DataFrame:
+def watch_table(stocks: pd.DataFrame, sort_by: list[str], columns: list[str], n: int = WATCH_ROWS) -> pd.DataFrame:
     """The top ``n`` stocks by ``sort_by`` (descending, nulls dropped on the first key), with a ``link``.
 
     ``link`` is the Stock page URL; the remaining columns are ``columns`` in order.
@@ -162,19 +157,19 @@ def watch_table(stocks: pd.DataFrame, sort_by: list[str], columns: list[str], n:
     ranked = stocks.dropna(subset=[sort_by[0]]).sort_values(
         sort_by, ascending=False, na_position="last", kind="stable")
     top = ranked.head(n)
-    out = pd.DataFrame({"link": [stock_url(t, base) for t in top["ticker"]]})
+    out = pd.DataFrame({"link": [stock_page_url(t) for t in top["ticker"]]})
     for column in columns:
         out[column] = top[column].to_numpy()
     return out
 
 
-def volume_surges(stocks: pd.DataFrame, n: int = WATCH_ROWS, base: str = "/") -> pd.DataFrame:
+def volume_surges(stocks: pd.DataFrame, n: int = WATCH_ROWS) -> pd.DataFrame:
     """Today's biggest volume surges (volume / 50-day average), largest first."""
     return watch_table(stocks, ["volume_surge", "volume"],
-                       ["name", "volume_surge", "volume", "return_1m", "quality_bucket"], n, base)
+                       ["name", "volume_surge", "volume", "return_1m", "quality_bucket"], n)
 
 
-def strongest_rs(stocks: pd.DataFrame, n: int = WATCH_ROWS, base: str = "/") -> pd.DataFrame:
+def strongest_rs(stocks: pd.DataFrame, n: int = WATCH_ROWS) -> pd.DataFrame:
     """The strongest relative strength: RS rating, ties broken by the 6-month RS against IWM."""
     return watch_table(stocks, ["rs_rating", "rs_6m"],
-                       ["name", "rs_rating", "rs_6m", "return_6m", "quality_bucket"], n, base)
+                       ["name", "rs_rating", "rs_6m", "return_6m", "quality_bucket"], n)

@@ -17,12 +17,6 @@ def show_chart(chart: Chart) -> None:
     st.altair_chart(chart, width="stretch")
 
 
-def link_base() -> str:
-    """URL prefix of the app's pages ("/" or "/<server.baseUrlPath>/"), so links work behind a proxy."""
-    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
-    return f"/{base}/" if base else "/"
-
-
 def no_prices_note(context: PageContext, what: str) -> None:
     """Explain why ``what`` is missing: this snapshot keeps no price history, and how to get it back."""
     st.info(f"{what} cannot be shown without the snapshot's price history, and snapshot "

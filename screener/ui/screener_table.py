@@ -9,24 +9,14 @@ separators ($13,594M), which keeps the column sortable; exports keep stored unit
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import pandas as pd
 import streamlit as st
 
 from screener.fields import FIELD_BY_NAME, Field
+from screener.links import stock_page_url, yahoo_url
 
 STOCK_LINK = "stock_page"
 YAHOO_LINK = "yahoo"
-
-
-def stock_page_url(ticker: str) -> str:
-    """Relative link to the Stock page (resolves to /Stock?ticker=XYZ under any base path)."""
-    return "Stock?ticker=" + quote(ticker, safe="")
-
-
-def yahoo_url(ticker: str) -> str:
-    return "https://finance.yahoo.com/quote/" + quote(ticker, safe="")
 
 
 def number_format(spec: Field) -> str:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import re
 from typing import Any, Collection, Sequence
-from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -60,10 +59,6 @@ def ticker_labels(stocks: pd.DataFrame) -> dict[str, str]:
     """ticker -> "TICKER - Name" for the searchable picker, in the frame's order."""
     names = stocks["name"].astype("object").where(stocks["name"].notna(), None)
     return {str(t): (f"{t} - {n}" if n else str(t)) for t, n in zip(stocks["ticker"], names)}
-
-
-def yahoo_url(ticker: str) -> str:
-    return f"https://finance.yahoo.com/quote/{quote(ticker, safe='')}"
 
 
 def stock_row(stocks: pd.DataFrame, ticker: str) -> pd.Series:
