@@ -19,6 +19,8 @@ from screener.fields import catalog_markdown
 from screener.nightly import NightlyOptions, run_nightly
 from screener.presets import PresetError, PresetStore
 from screener.screen import Screen, from_query, to_english, to_query
+from screener.sources.base import SourceError
+from screener.sources.yahoo import YahooOptions, plan_yahoo
 
 
 def _date(text: str) -> dt.date:
@@ -36,6 +38,13 @@ def _share(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError("must be between 0 and 1 (0.1 = 10%)")
     return value
+
+
+def _tickers(text: str) -> tuple[str, ...]:
+    tickers = tuple(t.strip().upper() for t in text.split(",") if t.strip())
+    if not tickers:
+        raise argparse.ArgumentTypeError("give tickers separated by commas, e.g. AAPL,MOG-A")
+    return tickers
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "must include IWM and SPY")
     files.add_argument("--fundamentals", type=Path,
                        help="CSV/Parquet with ticker (or symbol) and yfinance Ticker.info key columns")
+    yahoo = nightly.add_argument_group("yahoo source")
+    yahoo.add_argument("--tickers", type=_tickers, help="only these tickers, e.g. AAPL,MOG-A (a quick partial run)")
+    yahoo.add_argument("--max-age-days", type=float, default=YahooOptions.max_age_days,
+                       help="refresh fundamentals older than this many days (default 7; 0 = all)")
+    yahoo.add_argument("--rate", type=float, default=YahooOptions.rate,
+                       help=f"requests per second to Yahoo (default {YahooOptions.rate:g})")
+    yahoo.add_argument("--workers", type=int, default=YahooOptions.workers,
+                       help=f"concurrent requests at most (default {YahooOptions.workers})")
+    yahoo.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                       help="continue tonight's interrupted run from its checkpoint (default: yes)")
+    yahoo.add_argument("--dry-run", action="store_true",
+                       help="print the plan and the request estimate; fetch and publish nothing")
 
     screen = commands.add_parser("screen", help="run a screen on the latest snapshot (for scripts and cron)",
                                  description="Run a preset or a shared screen URL against the newest good "
@@ -95,6 +116,27 @@ def _screen_from_args(args: argparse.Namespace, data_dir: Path) -> tuple[Screen,
     for note in notes:
         print(f"warning: {note}", file=sys.stderr)
     return screen, screen.preset or "Screen"
+
+
+def run_nightly_command(args: argparse.Namespace) -> int:
+    data_dir = args.data_dir or store.default_data_dir()
+    yahoo = YahooOptions(tickers=args.tickers, max_age_days=args.max_age_days, rate=args.rate,
+                         workers=args.workers, resume=args.resume, universe=args.universe)
+    if args.dry_run:
+        if args.source != "yahoo":
+            print("error: --dry-run plans a Yahoo night; the demo and files sources need no plan", file=sys.stderr)
+            return 1
+        try:
+            print(plan_yahoo(as_of=args.as_of, data_dir=data_dir, options=yahoo).summary())
+        except SourceError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    options = NightlyOptions(source=args.source, as_of=args.as_of, data_dir=data_dir,
+                             max_loss=args.max_loss, keep_prices=args.keep_prices,
+                             universe=args.universe, prices=args.prices, fundamentals=args.fundamentals,
+                             source_options={"options": yahoo} if args.source == "yahoo" else {})
+    return run_nightly(options).exit_code
 
 
 def run_screen_command(args: argparse.Namespace) -> int:
@@ -145,11 +187,7 @@ def run_presets_list(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "nightly":
-        options = NightlyOptions(source=args.source, as_of=args.as_of,
-                                 data_dir=args.data_dir or store.default_data_dir(),
-                                 max_loss=args.max_loss, keep_prices=args.keep_prices,
-                                 universe=args.universe, prices=args.prices, fundamentals=args.fundamentals)
-        return run_nightly(options).exit_code
+        return run_nightly_command(args)
     if args.command == "screen":
         return run_screen_command(args)
     if args.command == "presets":

@@ -9,7 +9,7 @@ are refused one by one and counted; they are never coerced to zero.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -87,15 +87,18 @@ def _numeric_column(
     return numbers.where(~outside)
 
 
-def map_info_frame(frame: pd.DataFrame, file: str, rejections: Rejections) -> pd.DataFrame:
+def map_info_frame(frame: pd.DataFrame, file: str, rejections: Rejections,
+                   row_labels: Sequence[Any] | None = None) -> pd.DataFrame:
     """Catalog columns from a frame whose columns are yfinance info keys (or catalog names).
 
     ``frame`` must have a ``ticker`` column.  Row numbers in messages are 1-based data
-    rows of ``file`` (row 1 is the first row after the header).  Missing columns give
+    rows of ``file`` (row 1 is the first row after the header), or ``row_labels`` when
+    given (the Yahoo source names rows by ticker).  Missing columns give
     null columns; unknown columns are ignored.  Output columns: ``ticker`` and every
     field of ``INFO_FIELDS`` and ``INSIDER_FIELDS``.
     """
-    row_numbers = pd.Series(np.arange(1, len(frame) + 1), index=frame.index)
+    labels = list(row_labels) if row_labels is not None else np.arange(1, len(frame) + 1)
+    row_numbers = pd.Series(labels, index=frame.index)
     out = pd.DataFrame({"ticker": frame["ticker"].astype("string")}, index=frame.index)
     for name in (*(f.name for f in INFO_FIELDS), *INSIDER_FIELDS):
         spec = FIELD_BY_NAME[name]
@@ -119,21 +122,35 @@ def map_info_frame(frame: pd.DataFrame, file: str, rejections: Rejections) -> pd
     return out.reset_index(drop=True)
 
 
+def map_info_dicts(records: Iterable[tuple[str, Mapping[str, Any], pd.DataFrame | None]],
+                   rejections: Rejections, file: str = "yahoo") -> pd.DataFrame:
+    """Catalog rows for many tickers' ``Ticker.info`` dicts and ``insider_purchases`` frames at once.
+
+    ``records`` are ``(ticker, info, insider_purchases or None)``.  One vectorised pass
+    per batch: mapping a one-row frame costs tens of milliseconds of pandas overhead,
+    which a 2,000-ticker night would otherwise pay 2,000 times.  yfinance drops keys
+    whose value is None, so every key is optional; rejected cells are reported by ticker.
+    """
+    rows = []
+    for ticker, info, insider_purchases in records:
+        row: dict[str, Any] = {"ticker": ticker}
+        for key, value in info.items():
+            if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                row[key] = value
+        if insider_purchases is not None:
+            row.update(insider_values(insider_purchases))
+        rows.append(row)
+    frame = pd.DataFrame(rows, dtype=object)
+    if frame.empty:
+        frame = pd.DataFrame({"ticker": pd.Series(dtype=object)})
+    return map_info_frame(frame, file, rejections, row_labels=frame["ticker"])
+
+
 def map_info_dict(ticker: str, info: Mapping[str, Any], rejections: Rejections,
                   insider_purchases: pd.DataFrame | None = None) -> dict[str, Any]:
-    """One ticker's catalog values from a ``Ticker.info`` dict and its ``insider_purchases``.
-
-    yfinance drops keys whose value is None, so every key is optional.  Returns a dict
-    with ``ticker`` and every info and insider field (null where unknown).
-    """
-    row: dict[str, Any] = {"ticker": ticker}
-    for key, value in info.items():
-        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-            row[key] = value
-    if insider_purchases is not None:
-        row.update(insider_values(insider_purchases))
-    frame = pd.DataFrame([row], dtype=object)
-    return map_info_frame(frame, f"yahoo:{ticker}", rejections).iloc[0].to_dict()
+    """One ticker's catalog values (see :func:`map_info_dicts`): ``ticker`` and every info and
+    insider field, null where unknown."""
+    return map_info_dicts([(ticker, info, insider_purchases)], rejections).iloc[0].to_dict()
 
 
 def insider_values(purchases: pd.DataFrame) -> dict[str, Any]:

@@ -148,8 +148,9 @@ def run_nightly(options: NightlyOptions, progress: Progress | None = None,
             report["stats"] = data.stats
             if report["lost_share"] > options.max_loss:
                 report["status"] = "failed"
+                usable = report["tickers_in"] - report["tickers_without_data"]
                 report["error"] = (
-                    f"only {report['tickers_written']} of {report['tickers_in']} tickers have usable data "
+                    f"only {usable} of {report['tickers_in']} tickers have usable data "
                     f"({report['lost_share']:.1%} lost, limit {options.max_loss:.0%}); nothing was published, "
                     "the previous snapshot stays current")
                 return _finish(options, report, started, EXIT_TOO_MUCH_LOST, None, out)
@@ -170,16 +171,22 @@ def run_nightly(options: NightlyOptions, progress: Progress | None = None,
 
 
 def _counts(data: MarketData, stocks: Any, failures: dict[str, str]) -> dict[str, Any]:
-    tickers_in = int(data.universe["ticker"].nunique())
-    written = int(len(stocks))
+    """Run-report counts.  A ticker has no usable data when it was not written (no recent
+    prices) or its source reports it failed outright (e.g. Yahoo never served its
+    fundamentals); both count toward the loss limit.  Stale tickers are served with
+    their last good values and do not."""
+    universe = set(data.universe["ticker"])
+    written = set(stocks["ticker"])
+    lost = (universe - written) | (set(failures) & universe)
     by_reason: dict[str, list[str]] = {}
     for ticker, reason in sorted(failures.items()):
         by_reason.setdefault(reason, []).append(ticker)
     stale = sorted(stocks.loc[stocks["stale"].fillna(False).astype(bool), "ticker"].tolist())
     return {
-        "tickers_in": tickers_in,
-        "tickers_written": written,
-        "lost_share": round(1 - written / tickers_in, 4) if tickers_in else 1.0,
+        "tickers_in": len(universe),
+        "tickers_written": len(written),
+        "tickers_without_data": len(lost),
+        "lost_share": round(len(lost) / len(universe), 4) if universe else 1.0,
         "failures_by_reason": dict(Counter(failures.values()).most_common()),
         "failures": by_reason,
         "stale_count": len(stale),

@@ -91,8 +91,10 @@ class MarketData:
     - ``fundamentals``: one row per ticker: ``ticker`` plus any catalog columns a source
       knows (the ``fields.INFO_FIELDS`` and ``fields.INSIDER_FIELDS`` names), already
       in catalog units, plus ``fundamentals_as_of`` (date) and ``stale`` (bool).
-    - ``failures``: ticker -> one of ``FAILURE_REASONS``, for tickers the source could
-      not serve at all or served only in part (a stale ticker is listed too).
+    - ``failures``: ticker -> one of ``FAILURE_REASONS``, for tickers without usable data
+      (no prices tonight, or no fundamentals at all).  A ticker served with its last
+      good fundamentals is *not* a failure: it has ``stale`` true, and the source lists
+      it with its reason in ``stats["stale"]``.
     - ``stats``: source-specific figures for run.json (requests made, cache hits, ...).
     """
 

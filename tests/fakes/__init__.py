@@ -1,0 +1,1 @@
+"""Reusable fakes for tests and benchmarks (no network anywhere in the test suite)."""
