@@ -9,7 +9,6 @@ to /Stock?ticker=..., and hostile preset names render as literal text.
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,7 +17,8 @@ import pytest
 
 from screener.presets import PresetStore
 from screener.screen import Filter, Screen
-from tests.support.server import CHROMIUM, CHROMIUM_ARGS, serve_app
+from tests.support.browser import VIEWPORT, launch_chromium, settle, wait_for_url
+from tests.support.server import serve_app
 
 pytestmark = pytest.mark.browser
 
@@ -39,17 +39,13 @@ def served(tmp_path_factory, demo_data_dir, chromium_ready):
 
 @pytest.fixture(scope="module")
 def browser(served):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    with launch_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1500, "height": 1300})
+    context = browser.new_context(viewport=VIEWPORT)
     yield context.new_page()
     context.close()
 
@@ -57,16 +53,8 @@ def page(browser):
 def _headline(page) -> str:
     heading = page.locator("h3", has_text="stocks match").first
     heading.wait_for(timeout=30_000)
+    settle(page)
     return heading.inner_text()
-
-
-def _wait_for_url(page, predicate, timeout: float = 15.0) -> str:
-    deadline = time.monotonic() + timeout
-    while not predicate(page.url):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"address bar never changed as expected: {page.url}")
-        page.wait_for_timeout(200)
-    return page.url
 
 
 def test_preset_link_becomes_the_canonical_screen_and_follows_widgets(served, page):
@@ -79,13 +67,13 @@ def test_preset_link_becomes_the_canonical_screen_and_follows_widgets(served, pa
             & frame["above_sma_200"].astype("boolean").fillna(False).astype(bool))
     bucket = (frame["quality_bucket"] == "quality").fillna(False).astype(bool)
     assert _headline(page).startswith(f"{(bucket & profitable & rest).sum():,} of ")
-    url = _wait_for_url(page, lambda u: "f=" in u)
+    url = wait_for_url(page, lambda u: "f=" in u)
     query = parse_qs(urlsplit(url).query)
     assert query["f"][0] == "quality_bucket:eq:quality" and query["preset"] == ["quality-compounders"]
 
     # keyed widgets carry a class st-key-<key> with dots as dashes: remove the first filter row
     page.locator('[class*="st-key-scr-row-"][class*="-rm "] button').first.click()
-    url = _wait_for_url(page, lambda u: "quality_bucket" not in u)
+    url = wait_for_url(page, lambda u: "quality_bucket" not in u)
     assert parse_qs(urlsplit(url).query)["f"][0] == "is_profitable:is_true"
     page.wait_for_function("() => [...document.querySelectorAll('h3')].some("
                            f"h => h.innerText.startsWith('{(profitable & rest).sum():,} of '))", timeout=15_000)

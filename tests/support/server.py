@@ -48,7 +48,9 @@ def serve_app(data_dir: Path, env: dict[str, str] | None = None, timeout: float 
     output = open(log, "wb") if log else subprocess.DEVNULL
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         # Another process editing the repo must not make the server reload modules mid-test.
+         "--server.fileWatcherType", "none"],
         cwd=REPO_ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
