@@ -25,6 +25,8 @@ import streamlit as st
 
 from screener import store
 from screener.db import SnapshotDB
+from screener.ui.deferred_downloads import keep_clicked_downloads
+from screener.ui.text import escape_markdown
 
 PAGES: tuple[tuple[str, str, str], ...] = (
     ("app.py", "Overview", ":material/monitoring:"),
@@ -133,8 +135,7 @@ def snapshot_badge(snapshot: store.Snapshot, skipped: tuple[store.SkippedSnapsho
             st.warning(f"This snapshot is {age} weekdays old. Refresh with `{LIVE_COMMAND}`.",
                        icon=":material/schedule:")
         for item in skipped:
-            st.error(f"Skipped damaged snapshot `{item.path.name}`: {item.reason}. "
-                     f"Showing {snapshot.date:%Y-%m-%d} instead.", icon=":material/report:")
+            show_skipped(item, f"Showing {snapshot.date:%Y-%m-%d} instead.")
 
 
 def no_snapshot(data_dir: Path, skipped: tuple[store.SkippedSnapshot, ...]) -> None:
@@ -145,11 +146,18 @@ def no_snapshot(data_dir: Path, skipped: tuple[store.SkippedSnapshot, ...]) -> N
     st.markdown("Live Russell 2000 data from Yahoo Finance (needs internet, takes a while):")
     st.code(LIVE_COMMAND, language="bash")
     for item in skipped:
-        st.error(f"Skipped damaged snapshot `{item.path.name}`: {item.reason}", icon=":material/report:")
+        show_skipped(item)
+
+
+def show_skipped(item: store.SkippedSnapshot, then: str = "") -> None:
+    """Say which damaged snapshot folder was skipped and why (the reason can quote a tampered file)."""
+    st.error(f"Skipped damaged snapshot {escape_markdown(item.path.name)}: {escape_markdown(item.reason)}. {then}",
+             icon=":material/report:")
 
 
 def page_setup(title: str, icon: str) -> PageContext:
     """Configure the page, draw navigation and the snapshot badge; stop if there is no snapshot."""
+    keep_clicked_downloads()  # downloads built on click must survive other sessions' runs
     st.set_page_config(page_title=f"{title} · Small-cap screener", page_icon=icon, layout="wide")
     navigation()
     data_dir = store.default_data_dir()

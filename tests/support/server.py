@@ -41,16 +41,22 @@ def chromium_available() -> tuple[bool, str]:
 
 @contextlib.contextmanager
 def serve_app(data_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0,
-              log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run the app on a free loopback port; yields (base URL, server process)."""
+              log: Path | None = None, file_watcher: str = "none") -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run the app on a free loopback port; yields (base URL, server process).
+
+    ``file_watcher`` is Streamlit's ``server.fileWatcherType``.  "none" by default: with
+    the watcher on, Streamlit unloads every local module when any file of the checkout
+    changes, so a colleague saving a file mid-run breaks open sessions (objects of the
+    old classes meet the reloaded ones: "filters must be Filter values"), and it costs
+    time on every run.  A deployment serves fixed code; "auto" reproduces `make run`.
+    """
     port = free_port()
     environment = {**os.environ, "SCREENER_DATA_DIR": str(data_dir), **(env or {})}
     output = open(log, "wb") if log else subprocess.DEVNULL
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         # Another process editing the repo must not make the server reload modules mid-test.
-         "--server.fileWatcherType", "none"],
+         "--server.fileWatcherType", file_watcher],
         cwd=REPO_ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
