@@ -41,5 +41,15 @@ test: install-dev
 bench: install-dev
 	$(PY) -m benchmarks
 
+# Fault, hostile-input and load suites (their CI variants), then the one-page reliability report
+# read from artifacts/reliability/*.json (contract: benchmarks/reliability.py).  Fails when a
+# suite fails or anything was lost; the page is printed either way.
+RELIABILITY_TESTS = $(sort $(wildcard tests/test_faults_*.py tests/test_fuzz_*.py tests/test_hostile_*.py tests/test_load_*.py))
+reliability: install-dev
+	@rm -rf artifacts/reliability
+	$(PY) -m pytest -q $(RELIABILITY_TESTS); tests=$$?; \
+	$(PY) benchmarks/reliability.py; report=$$?; \
+	test $$tests -eq 0 -a $$report -eq 0
+
 clean-venv:
 	rm -rf $(VENV)

@@ -8,6 +8,7 @@ from screener.links import yahoo_url
 from screener.ui import data_cache
 from screener.ui.common import load_stocks, page_setup
 from screener.ui.market_render import no_prices_note, show_chart, stop_if_no_stocks
+from screener.ui.text import escape_markdown
 from screener.ui.stock_picker import pick_ticker
 from screener.ui.stock_view import (
     component_inputs, day_change, field_table, format_value, is_missing, quality_components, stock_row,
@@ -53,10 +54,12 @@ else:
 
 # --- header ------------------------------------------------------------------------------
 with header:
-    st.header(f"{ticker} · {format_value(field('name'), row['name'])}")
+    # Names come from the data source: shown literally, never as Markdown.
+    st.header(escape_markdown(f"{ticker} · {format_value(field('name'), row['name'])}"))
     with st.container(horizontal=True):
-        st.badge(format_value(field("sector"), row["sector"]), icon=":material/category:", color="blue")
-        st.badge(format_value(field("industry"), row["industry"]), color="gray")
+        st.badge(escape_markdown(format_value(field("sector"), row["sector"])), icon=":material/category:",
+                 color="blue")
+        st.badge(escape_markdown(format_value(field("industry"), row["industry"])), color="gray")
         label, colour = BUCKET_BADGES.get(row["quality_bucket"], ("Not scored", "gray"))
         st.badge(label, icon=":material/workspace_premium:", color=colour)
         if not is_missing(row["stale"]) and bool(row["stale"]):

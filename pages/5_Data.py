@@ -6,12 +6,13 @@ import streamlit as st
 
 from screener import charts, store
 from screener.ui import data_cache
-from screener.ui.common import page_setup
+from screener.ui.common import page_setup, show_skipped
 from screener.ui.data_view import (
     catalog_frame, failures_frame, refresh_commands, rejected_frame, run_tiles, snapshot_table, stale_tickers,
     timings_frame,
 )
 from screener.ui.market_render import show_chart
+from screener.ui.text import escape_markdown
 
 context = page_setup("Data", ":material/database:")
 snapshots_tab, run_tab, refresh_tab, catalog_tab = st.tabs(["Snapshots", "Last run", "Refresh", "Field catalog"])
@@ -21,7 +22,7 @@ with snapshots_tab:
     st.caption(f"{len(good):,} good snapshot(s) in `{store.snapshots_dir(context.data_dir)}`. Only the newest "
                "few keep their price history (`prices.parquet`); every one keeps its stocks table.")
     for item in skipped:
-        st.error(f"Skipped damaged snapshot `{item.path.name}`: {item.reason}", icon=":material/report:")
+        show_skipped(item)
     table = snapshot_table(good, counts)
     st.dataframe(table, hide_index=True, column_config={
         "date": st.column_config.DateColumn("Snapshot", format="YYYY-MM-DD"),
@@ -46,8 +47,10 @@ with run_tab:
         st.success(f"**Published** snapshot {run.get('as_of', '?')} from source **{run.get('source', '?')}**; {when}.",
                    icon=":material/check_circle:")
     else:
-        st.error(f"**{status.capitalize()}**: {run.get('error', 'no error recorded')} ({when}). The app keeps "
-                 f"showing snapshot {context.snapshot.date:%Y-%m-%d}.", icon=":material/error:")
+        # Errors and notes may quote the source's data: shown literally, never as Markdown.
+        error = escape_markdown(f"{run.get('error', 'no error recorded')} ({when})")
+        st.error(f"**{escape_markdown(str(status).capitalize())}**: {error}. The app keeps showing snapshot "
+                 f"{context.snapshot.date:%Y-%m-%d}.", icon=":material/error:")
     tiles = run_tiles(run)
     for column, tile in zip(st.columns(len(tiles)), tiles):
         column.metric(tile.label, tile.value, help=tile.help, border=True)
@@ -63,14 +66,14 @@ with run_tab:
                 "reason": "Reason", "tickers": "Tickers", "meaning": "Meaning",
                 "examples": st.column_config.TextColumn("Which", width="large")})
         st.markdown("**Stale tickers** (fundamentals kept from the last good refresh)")
-        st.caption(stale_tickers(run) or "None.")
+        st.caption(escape_markdown(stale_tickers(run)) or "None.")
     with right:
         st.markdown("**Timings**")
         st.dataframe(timings_frame(run), hide_index=True, column_config={
             "step": "Step", "seconds": st.column_config.NumberColumn("Seconds", format="%.2f")})
         st.markdown("**Notes**")
         for note in run.get("notes") or ["None."]:
-            st.caption(note)
+            st.caption(escape_markdown(str(note)))
 
     for key, title in (("rejected_cells", "Rejected input cells"),
                        ("computed_out_of_range", "Computed values out of range (stored as null)")):

@@ -151,8 +151,7 @@ def run_nightly(options: NightlyOptions, progress: Progress | None = None,
                 usable = report["tickers_in"] - report["tickers_without_data"]
                 report["error"] = (
                     f"only {usable} of {report['tickers_in']} tickers have usable data "
-                    f"({report['lost_share']:.1%} lost, limit {options.max_loss:.0%}); nothing was published, "
-                    "the previous snapshot stays current")
+                    f"({report['lost_share']:.1%} lost, limit {options.max_loss:.0%})")
                 return _finish(options, report, started, EXIT_TOO_MUCH_LOST, None, out)
             tick = time.monotonic()
             report["status"] = "published"
@@ -215,6 +214,7 @@ def summary(report: dict[str, Any]) -> str:
         lines.append(f"Published {label}snapshot {report['as_of']} ({report['source']}) -> {report['snapshot']}")
     else:
         lines.append(f"FAILED: {report.get('error', 'unknown error')}")
+        lines.append("  nothing was published; earlier snapshots are unchanged")
     if "tickers_in" in report:
         reasons = ", ".join(f"{k} {v}" for k, v in report["failures_by_reason"].items()) or "none"
         lines.append(f"  tickers in {report['tickers_in']}, written {report['tickers_written']}, "

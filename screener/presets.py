@@ -11,8 +11,14 @@ rename, via ``store.write_json_atomic``) and every read-modify-write holds an
 exclusive ``fcntl.flock`` on ``data/presets/.lock`` (threads and processes alike);
 readers take no lock because they can only ever see whole files.  A file that fails
 validation is listed as broken with its reason instead of crashing the list or being
-half-used.  An import is all-or-nothing.  A deployment can make presets read-only
-(``SCREENER_PRESETS_READONLY=1`` or ``PresetStore(..., readonly=True)``).
+half-used.  An import is all-or-nothing.  A disk error (full, read-only) while
+writing is a :class:`PresetError` saying so, never a half-written file.
+
+Deployment (README "Deployment and safety"): presets can be made read-only
+(``SCREENER_PRESETS_READONLY=1`` or ``PresetStore(..., readonly=True)``) or per user:
+``PresetStore(data_dir, namespace=user_namespace(user_id))`` keeps one user's presets
+in ``data/presets/users/<hash>/``, and :func:`store_for_visitor` picks the store for a
+visitor from the login state (the UI passes Streamlit's ``st.user``).
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ import json
 import os
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from screener.screen import Filter, Screen, SortKey, from_dict, to_dict
 from screener.store import write_json_atomic
@@ -40,6 +47,11 @@ MAX_FILE_BYTES = 256 * 1024
 MAX_IMPORT_BYTES = 4 * 1024 * 1024
 MAX_IMPORT_PRESETS = 500
 READONLY_ENV = "SCREENER_PRESETS_READONLY"
+READONLY_REASON = f"Presets are read-only on this server ({READONLY_ENV}=1)"
+LOGIN_REASON = "Log in to save presets of your own; until then presets are read-only"
+#: Sub-folder of ``data/presets`` holding one folder per logged-in user.
+USERS_FOLDER = "users"
+_NAMESPACE = re.compile(r"^[0-9a-f]{32}$")
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 #: Device names Windows refuses as file names, whatever the extension.
@@ -223,12 +235,62 @@ BUILTIN_BY_SLUG: dict[str, Preset] = {p.slug: p for p in BUILTIN_PRESETS}
 # --- the store -------------------------------------------------------------------------
 
 
-class PresetStore:
-    """Built-in presets plus the saved ones under ``<data_dir>/presets``."""
+def user_namespace(user_id: str) -> str:
+    """The folder name of one user's presets: a hash of the identity, so no e-mail address
+    (or any other user text) ever becomes part of a path."""
+    if not isinstance(user_id, str) or not user_id:
+        raise ValueError("a user id must be non-empty text")
+    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:32]
 
-    def __init__(self, data_dir: Path, readonly: bool | None = None) -> None:
-        self.folder = Path(data_dir) / "presets"
+
+def user_id_from_claims(claims: Mapping[str, Any]) -> str | None:
+    """A stable identity from OpenID Connect claims (what ``st.user`` holds once logged in).
+
+    ``sub`` is unique only per issuer, so issuer and subject together; the e-mail address
+    when a provider sends no subject; None when there is nothing to tell users apart.
+    """
+    subject, issuer, email = claims.get("sub"), claims.get("iss"), claims.get("email")
+    if isinstance(subject, str) and subject:
+        return f"{issuer if isinstance(issuer, str) else ''}|{subject}"
+    if isinstance(email, str) and email:
+        return f"email|{email.strip().lower()}"
+    return None
+
+
+def store_for_visitor(data_dir: Path, auth_configured: bool, claims: Mapping[str, Any]) -> PresetStore:
+    """The presets one visitor sees and may change.
+
+    - No login configured: the shared ``data/presets`` (read-only with
+      ``SCREENER_PRESETS_READONLY=1``), as for a single user or a trusted team.
+    - Login configured and the visitor logged in: their own ``data/presets/users/<hash>``
+      (still read-only when the variable says so).
+    - Login configured but not logged in (or no usable identity): the shared presets,
+      read-only, with a reason that says to log in.
+    """
+    if not auth_configured:
+        return PresetStore(data_dir)
+    user_id = user_id_from_claims(claims) if claims.get("is_logged_in") is True else None
+    if user_id is None:
+        return PresetStore(data_dir, readonly=True, readonly_reason=LOGIN_REASON)
+    return PresetStore(data_dir, namespace=user_namespace(user_id))
+
+
+class PresetStore:
+    """Built-in presets plus the saved ones under ``<data_dir>/presets`` (or one user's folder).
+
+    ``namespace`` (from :func:`user_namespace`) selects ``<data_dir>/presets/users/<namespace>``;
+    None is the shared folder.  ``readonly_reason`` is what refusals and the UI say.
+    """
+
+    def __init__(self, data_dir: Path, readonly: bool | None = None, namespace: str | None = None,
+                 readonly_reason: str = READONLY_REASON) -> None:
+        if namespace is not None and not (isinstance(namespace, str) and _NAMESPACE.match(namespace)):
+            raise ValueError(f"{namespace!r} is not a user namespace (see user_namespace)")
+        shared = Path(data_dir) / "presets"
+        self.namespace = namespace
+        self.folder = shared if namespace is None else shared / USERS_FOLDER / namespace
         self.readonly = os.environ.get(READONLY_ENV, "") == "1" if readonly is None else readonly
+        self.readonly_reason = readonly_reason
 
     # reading (no lock: files only ever appear whole) ----------------------------------
 
@@ -246,7 +308,7 @@ class PresetStore:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise PresetError(f"larger than {MAX_FILE_BYTES // 1024} KB")
         try:
-            document = json.loads(path.read_bytes().decode("utf-8"))
+            document = json.loads(path.read_bytes().decode("utf-8-sig"))  # editors may add a BOM
         except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
             raise PresetError(f"not valid JSON: {exc}") from None
         return preset_from_document(document, slug=slug)
@@ -261,6 +323,11 @@ class PresetStore:
                 continue
             try:
                 saved.append(self._load(path))
+            except FileNotFoundError as exc:
+                # Deleted or renamed by another session since the folder was listed: gone, not
+                # broken.  A dangling symlink is still there, and is broken.
+                if os.path.lexists(path):
+                    broken.append(BrokenPreset(path, str(exc)))
             except (PresetError, OSError) as exc:
                 broken.append(BrokenPreset(path, str(exc)))
         saved.sort(key=lambda p: (p.name.casefold(), p.slug))
@@ -290,19 +357,27 @@ class PresetStore:
 
     def _check_writable(self) -> None:
         if self.readonly:
-            raise PresetsReadOnly(f"presets are read-only here ({READONLY_ENV}=1): saving, renaming, "
-                                  "deleting and importing are disabled")
+            raise PresetsReadOnly(f"{self.readonly_reason}: saving, renaming, deleting and importing are disabled")
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        """Hold the folder's lock; a disk error inside becomes a PresetError that people can read.
+
+        Every write is atomic, so when one fails (disk full, read-only mount) the files on
+        disk are as they were: the message can say so.
+        """
         self._check_writable()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / ".lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with open(self.folder / ".lock", "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+        except OSError as exc:
+            raise PresetError(f"presets could not be written ({exc.strerror or exc}); "
+                              "the saved presets are unchanged") from None
 
     def _new_slug(self, name: str) -> str:
         slug = slug_for_name(name)
@@ -397,20 +472,31 @@ class PresetStore:
         return planned, notes
 
     def _write_all(self, presets: list[Preset]) -> None:
-        """Write several files; if one fails, put every file back as it was."""
-        backups: list[tuple[Path, bytes | None]] = []
+        """Write several files; if one fails, put every file back as it was.
+
+        Each existing file is first hard-linked to a hidden backup name, so undoing is an
+        atomic rename that needs no free space (the disk may be what just failed).
+        """
+        undo: list[tuple[Path, Path | None]] = []
         try:
             for preset in presets:
                 path = self._path(preset.slug)
-                backups.append((path, path.read_bytes() if path.exists() else None))
+                backup = None
+                if path.exists():
+                    backup = path.with_name(f".{path.name}.{uuid.uuid4().hex}.undo")
+                    os.link(path, backup)
+                undo.append((path, backup))
                 write_json_atomic(path, preset.to_document())
         except OSError as exc:
-            for path, previous in reversed(backups):
-                if previous is None:
+            for path, backup in reversed(undo):
+                if backup is None:
                     path.unlink(missing_ok=True)
                 else:
-                    path.write_bytes(previous)
+                    os.replace(backup, path)
             raise PresetError(f"import failed and was undone, nothing changed: {exc}") from None
+        for _path, backup in undo:
+            if backup is not None:
+                backup.unlink(missing_ok=True)
 
 
 def _parse_import(data: bytes) -> list[Preset]:

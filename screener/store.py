@@ -309,7 +309,9 @@ def record_run(data_dir: Path, report: dict[str, Any]) -> Path:
     """Keep every run's report (published or failed) and point last_run.json at the newest."""
     runs = Path(data_dir) / "runs"
     stamp = str(report.get("started_at", dt.datetime.now(dt.timezone.utc).isoformat()))
-    name = re.sub(r"[^0-9A-Za-z]", "", stamp)[:15] + f"-{report.get('status', 'unknown')}.json"
+    # Names sort by start time; the random tail keeps two runs started in one second apart.
+    name = (re.sub(r"[^0-9A-Za-z]", "", stamp)[:15]
+            + f"-{report.get('status', 'unknown')}-{uuid.uuid4().hex[:6]}.json")
     path = runs / name
     write_json_atomic(path, report)
     write_json_atomic(Path(data_dir) / "last_run.json", report)

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from screener import store
 from screener.fields import FIELDS
+from screener.ui.text import escape_markdown
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/5_Data.py"
@@ -91,7 +92,7 @@ def test_damaged_snapshot_is_listed_and_retention_shows_in_the_table(fresh_data_
     (damaged / store.STOCKS_FILE).write_bytes(b"PAR1")
     good.prices_path.unlink()
     at = run_page(fresh_data_dir, monkeypatch)
-    assert sum(damaged.name in e.value for e in at.main.error) == 1
+    assert sum(escape_markdown(damaged.name) in e.value for e in at.main.error) == 1
     table = next(d.value for d in at.dataframe if "quality" in d.value.columns)
     assert table["prices"].tolist() == [False]
 

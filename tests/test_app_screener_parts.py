@@ -25,7 +25,8 @@ from screener.ui.screener_inputs import (
 from screener.ui.screener_link import export_stem, is_modified, resolve_link, screen_params, settle
 from screener.links import stock_page_url, yahoo_url
 from screener.ui.screener_table import display_frame, number_format
-from screener.ui.screener_text import escape_markdown, explain_empty, match_headline
+from screener.ui.screener_text import explain_empty, match_headline
+from screener.ui.text import escape_markdown
 from screener.ui.screener_view import runnable_screen
 
 # --- escaping ------------------------------------------------------------------------------

@@ -16,11 +16,12 @@ import pandas as pd
 import streamlit as st
 
 from screener.db import SnapshotDB, run_screen
-from screener.presets import READONLY_ENV, Preset, PresetError, PresetListing, PresetStore, is_slug
+from screener.presets import Preset, PresetError, PresetListing, PresetStore, is_slug
 from screener.screen import to_english
 from screener.ui.common import PageContext
+from screener.ui.preset_access import render_access_note, session_preset_store
 from screener.ui.screener_state import flash, pop_flash
-from screener.ui.screener_text import escape_markdown
+from screener.ui.text import escape_markdown
 
 PICK_KEY = "presets.pick"
 UPLOAD_VERSION_KEY = "presets.upload_version"
@@ -168,11 +169,9 @@ def _render_transfer(store: PresetStore, snapshot_date: dt.date) -> None:
 
 
 def render_presets_page(context: PageContext) -> None:
-    store = PresetStore(context.data_dir)
+    store = session_preset_store(context.data_dir)
     pop_flash()
-    if store.readonly:
-        st.info(f"Presets are read-only on this server ({READONLY_ENV}=1): renaming, deleting and importing "
-                "are disabled.", icon=":material/lock:")
+    render_access_note(store, key="presets.login")
     listing = store.list_presets()
     _render_list(listing, context.db)
     _render_broken(listing, store)

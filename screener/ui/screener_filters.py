@@ -29,7 +29,7 @@ from screener.ui.screener_inputs import (
     ui_ops,
 )
 from screener.ui.screener_state import flash, screen_now, set_screen
-from screener.ui.screener_text import escape_markdown
+from screener.ui.text import escape_markdown
 
 #: Fields with a dedicated multiselect above the filter rows.
 PICKER_FIELDS: tuple[str, ...] = ("sector", "industry")

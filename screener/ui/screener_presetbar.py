@@ -1,7 +1,8 @@
 """The Screener's top bar: one preset picker (built-in and saved), clear all, save as preset.
 
-Saving goes through ``PresetStore`` only; its refusals (name taken, bad name,
-read-only deployment) are shown as messages, never raised.  Names and descriptions
+Saving goes through ``PresetStore`` only (the session's store: shared, the user's own, or
+read-only until login, see ``preset_access``); its refusals (name taken, bad name,
+read-only deployment, full disk) are shown as messages, never raised.  Names and descriptions
 are user text: they are escaped wherever Markdown renders them (picker options are
 plain text already).
 """
@@ -13,11 +14,12 @@ from typing import Callable
 
 import streamlit as st
 
-from screener.presets import READONLY_ENV, Preset, PresetError, PresetListing, PresetStore
+from screener.presets import Preset, PresetError, PresetListing, PresetStore
 from screener.screen import Screen
+from screener.ui.preset_access import render_access_note
 from screener.ui.screener_link import is_modified
 from screener.ui.screener_state import flash, screen_now, set_screen
-from screener.ui.screener_text import escape_markdown
+from screener.ui.text import escape_markdown
 
 _CUSTOM = ""
 PICKER_KEY = "scr.preset"
@@ -57,9 +59,9 @@ def _option_label(listing: PresetListing) -> Callable[[str], str]:
 
 
 def render_save_form(store: PresetStore) -> None:
+    render_access_note(store, key="scr.login")
     if store.readonly:
-        st.info(f"Presets are read-only on this server ({READONLY_ENV}=1): saving is disabled. "
-                "Copy the page address to share this screen instead.")
+        st.caption("Copy the page address to share this screen instead.")
         return
     with st.form("scr.save.form", border=False):
         st.text_input("Name", key="scr.save.name", max_chars=60, placeholder="e.g. My breakout")

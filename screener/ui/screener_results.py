@@ -21,7 +21,8 @@ from screener.fields import FIELD_BY_NAME, FIELD_NAMES
 from screener.screen import MAX_LIMIT, Screen, ScreenError, SortKey, to_english
 from screener.ui.screener_state import flash, screen_now, set_screen
 from screener.ui.screener_table import column_config, display_frame
-from screener.ui.screener_text import escape_markdown, explain_empty, match_headline
+from screener.ui.screener_text import explain_empty, match_headline
+from screener.ui.text import escape_markdown
 
 _NO_SORT = ""
 _DOWNLOAD_LABELS = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}

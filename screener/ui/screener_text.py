@@ -1,31 +1,11 @@
-"""Words the Screener and Presets pages show: escaping, the match headline, why a result is empty.
+"""Words the Screener page shows: the match headline, why a result is empty.
 
 Pure functions (no Streamlit) so the wording can be tested on hand-made funnels.
-
-Why escaping matters: preset names, descriptions, sector values from a link and the
-notes about a hostile link all reach ``st.markdown``-rendered elements (alerts,
-captions).  Markdown would turn ``**bold**`` bold, ``[x](javascript:..)`` into a link
-and ``:red[x]`` into colour; :func:`escape_markdown` makes every such string read as
-the literal text the user typed.
 """
 
 from __future__ import annotations
 
-import string
-
 from screener.db import Funnel
-
-#: CommonMark lets any ASCII punctuation be backslash-escaped, and an escaped
-#: character is always literal; escaping all of it also defuses Streamlit's own
-#: directives (``:red[..]``, ``:material/..:``, ``$..$`` LaTeX) and raw HTML (``<``).
-_MARKDOWN_SPECIAL = frozenset(string.punctuation)
-
-
-def escape_markdown(text: str) -> str:
-    """``text`` as Markdown that renders literally (line breaks become spaces)."""
-    flat = " ".join(str(text).splitlines())
-    return "".join("\\" + char if char in _MARKDOWN_SPECIAL else char for char in flat)
-
 
 def match_headline(count: int, total: int) -> str:
     """"23 of 1,998 stocks match"; "1 of 1,998 stocks matches"."""

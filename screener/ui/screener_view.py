@@ -13,16 +13,16 @@ import pandas as pd
 import streamlit as st
 
 from screener.db import run_screen
-from screener.presets import PresetStore
 from screener.screen import Screen
 from screener.ui.common import PageContext, load_stocks
+from screener.ui.preset_access import session_preset_store
 from screener.ui.screener_facts import SnapshotFacts, snapshot_facts
 from screener.ui.screener_filters import render_add_filter, render_filter_rows, render_pickers
 from screener.ui.screener_link import export_stem, preset_of
 from screener.ui.screener_presetbar import render_preset_bar
 from screener.ui.screener_results import render_results
 from screener.ui.screener_state import current_screen, pop_flash, write_url
-from screener.ui.screener_text import escape_markdown
+from screener.ui.text import escape_markdown
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -58,7 +58,7 @@ def _link_notes(notes: list[str]) -> None:
 
 
 def render_screener_page(context: PageContext) -> None:
-    store = PresetStore(context.data_dir)
+    store = session_preset_store(context.data_dir)
     listing = store.list_presets()
     screen, notes = current_screen(store)
     write_url(screen)
