@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from screener import store
+from screener.ui.text import escape_markdown
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,7 +98,7 @@ def test_damaged_newest_snapshot_is_skipped_with_a_reason(fresh_data_dir, monkey
     stocks_file = damaged / store.STOCKS_FILE
     stocks_file.write_bytes(stocks_file.read_bytes()[:200])
     at = run_overview(fresh_data_dir, monkeypatch)
-    assert any(damaged.name in e.value for e in at.sidebar.error)
+    assert any(escape_markdown(damaged.name) in e.value for e in at.sidebar.error)
     assert metrics(at)["Above 200-day SMA"] != "—"
 
 

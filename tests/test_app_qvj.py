@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from screener import store
+from screener.ui.text import escape_markdown
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/2_Quality_vs_Junk.py"
@@ -96,7 +97,7 @@ def test_damaged_newest_snapshot_is_skipped(fresh_data_dir, monkeypatch):
     shutil.copytree(good.path, damaged)
     (damaged / store.STOCKS_FILE).write_bytes(b"PAR1 truncated")
     at = run_page(fresh_data_dir, monkeypatch)
-    assert any(damaged.name in e.value for e in at.sidebar.error)
+    assert any(escape_markdown(damaged.name) in e.value for e in at.sidebar.error)
     assert len(at.metric) == 4
 
 

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from screener.fields import stocks_schema
 from screener.presets import READONLY_ENV
+from screener.ui.text import escape_markdown
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCREENER = "pages/1_Screener.py"
@@ -117,7 +118,7 @@ def test_damaged_newest_snapshot_is_skipped(fresh_data_dir, monkeypatch):
     damaged.mkdir()
     (damaged / "stocks.parquet").write_bytes(b"not parquet")
     at = open_screener(fresh_data_dir, monkeypatch, preset="insider-momentum")
-    assert any("date=2026-11-23" in error.value for error in at.error)
+    assert any(escape_markdown("date=2026-11-23") in error.value for error in at.error)
     assert shown_count(at)[1] == len(stocks_of_dir(fresh_data_dir / "snapshots" / "date=2026-11-20"))
 
 

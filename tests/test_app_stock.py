@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from screener import store
+from screener.ui.text import escape_markdown
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/3_Stock.py"
@@ -150,5 +151,5 @@ def test_no_snapshot_and_damaged_snapshot(tmp_path, fresh_data_dir, monkeypatch)
     (damaged / store.STOCKS_FILE).write_bytes(b"not parquet")
     ticker = pd.read_parquet(good.stocks_path)["ticker"].iloc[0]
     at = run_page(fresh_data_dir, monkeypatch, ticker)
-    assert any(damaged.name in e.value for e in at.sidebar.error)
+    assert any(escape_markdown(damaged.name) in e.value for e in at.sidebar.error)
     assert headers(at)[0].startswith(f"{ticker} · ")

@@ -178,14 +178,16 @@ CHILD = textwrap.dedent("""
     def slow_write(table, path):
         original(table, path)
         print("wrote", path, flush=True)
-        time.sleep(30)  # the parent kills us here
+        if path.name == {after_file!r}:
+            time.sleep(30)  # the parent kills us here
     store._write_table = slow_write
     run(Path({data!r}), tiny_market(dt.date(2024, 3, 8), seed={seed}))
 """)
 
 
 def kill_while_writing(data_dir: Path, seed: int, after_file: str) -> None:
-    code = CHILD.format(repo=str(REPO_ROOT), tests=str(REPO_ROOT / "tests"), data=str(data_dir), seed=seed)
+    code = CHILD.format(repo=str(REPO_ROOT), tests=str(REPO_ROOT / "tests"), data=str(data_dir), seed=seed,
+                        after_file=after_file)
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

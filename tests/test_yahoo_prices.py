@@ -140,3 +140,30 @@ def test_transient_faults_are_absorbed_by_the_session_retries(panel, tmp_path):
     for ticker, got in rows.groupby("ticker"):
         expected = auto_adjusted(panel, ticker, "2024-01-01", "2024-03-09")
         np.testing.assert_allclose(got["close"].to_numpy(), expected["close"].to_numpy())
+
+
+def test_a_ticker_yfinance_skipped_without_a_request_is_asked_for_again(panel, tmp_path, monkeypatch):
+    """yfinance 1.7's threaded download sometimes never requests one ticker and reports it all-NaN;
+    such a ticker is fetched again instead of being reported as failed."""
+    from screener.sources import yahoo_prices
+
+    fake = FakeYahoo(panel, {})
+    session = polite(fake, tmp_path)
+    real_download = yahoo_prices.yf.download
+    calls: list[list[str]] = []
+
+    def skips_acco_once(tickers, **kwargs):
+        calls.append(list(tickers))
+        asked = [t for t in tickers if not (t == "ACCO" and len(calls) == 1)]
+        wide = real_download(asked, **kwargs)
+        if len(asked) < len(tickers):  # what yfinance returns for a ticker it skipped: all-NaN columns
+            for column in ("Open", "High", "Low", "Close", "Volume"):
+                wide[("ACCO", column)] = np.nan
+        return wide
+
+    monkeypatch.setattr(yahoo_prices.yf, "download", skips_acco_once)
+    # One worker, so the real race cannot add a skip of its own to the one simulated here.
+    rows, failures = download(session, ["AAT", "ABR", "ACCO"], dt.date(2024, 3, 1), dt.date(2024, 3, 9), 1, 10)
+    assert calls == [["AAT", "ABR", "ACCO"], ["ACCO"]]
+    assert failures == {} and set(rows["ticker"]) == {"AAT", "ABR", "ACCO"}
+    assert fake.count("chart", "ACCO") == fake.count("chart", "AAT")  # asked for once, like the others

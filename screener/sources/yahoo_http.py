@@ -246,11 +246,14 @@ class PoliteSession(curl_requests.Session):
         self.stats = RequestStats()
         self._transport: Transport = transport or curl_requests.Session.request
         self._outcomes: dict[str, str] = {}
+        self._requests_by_path: Counter = Counter()
         self._lock = threading.Lock()
 
     def request(self, method: Any, url: str, **kwargs: Any) -> curl_requests.Response:  # type: ignore[override]
         kind = request_kind(url)
         path = urlsplit(url).path
+        with self._lock:
+            self._requests_by_path[path] += 1
         response: curl_requests.Response | None = None
         error: BaseException | None = None
         for attempt in range(1, self.max_attempts + 1):
@@ -287,6 +290,11 @@ class PoliteSession(curl_requests.Session):
             raise error
         assert response is not None
         return response
+
+    def requests_for(self, url_path: str) -> int:
+        """How many requests (each with its retries) were made for ``url_path`` so far."""
+        with self._lock:
+            return self._requests_by_path[url_path]
 
     def last_outcome(self, url_path: str) -> str | None:
         """The outcome of the latest attempt at ``url_path`` (e.g. ``/v8/finance/chart/AAPL``)."""

@@ -32,6 +32,8 @@ OVERLAP_DAYS = 10
 #: Largest relative difference between an old and a fresh close of the same session that
 #: still counts as the same adjustment basis.
 ADJUSTMENT_TOLERANCE = 1e-4
+#: Extra rounds for tickers yfinance's threaded download skipped without a request.
+SKIPPED_ROUNDS = 2
 
 
 @dataclass(frozen=True)
@@ -70,18 +72,36 @@ def plan_price_jobs(tickers: list[str], previous: pd.DataFrame | None, end: dt.d
 def download(session: PoliteSession, tickers: list[str], start: dt.date, end: dt.date, workers: int,
              timeout_s: float) -> tuple[pd.DataFrame, dict[str, str]]:
     """Long rows (the columns of ``fields.PRICES_SCHEMA``, sessions in ``[start, end)``) and a reason
-    per failed ticker."""
-    wide = yf.download(list(tickers), start=start.isoformat(), end=end.isoformat(), session=session,
-                       threads=max(1, min(workers, len(tickers))), group_by="ticker", auto_adjust=True,
-                       actions=False, progress=False, timeout=timeout_s, multi_level_index=True)
-    rows = _long(wide)
-    got = set(rows["ticker"])
-    failures = {}
-    for ticker in tickers:
-        if ticker not in got:
-            outcome = session.last_outcome(f"/v8/finance/chart/{ticker}")
+    per failed ticker.
+
+    yfinance 1.7's threaded download now and then never requests one of the tickers it
+    was given (about 1 call in 20 with three tickers in our tests) and reports it as
+    all-NaN like a real failure.  A ticker whose chart was not requested at all is
+    therefore asked for again, up to :data:`SKIPPED_ROUNDS` times, before it counts as
+    failed; a ticker Yahoo did answer is judged by that answer.  (yfinance also sends
+    nothing for a ticker its timezone cache already knows has no data; asking again
+    then costs no request, and the ticker ends as ``no_prices``.)
+    """
+    paths = {ticker: f"/v8/finance/chart/{ticker}" for ticker in tickers}
+    frames, failures, pending = [], {}, list(tickers)
+    for _round in range(1 + SKIPPED_ROUNDS):
+        before = {ticker: session.requests_for(paths[ticker]) for ticker in pending}
+        wide = yf.download(pending, start=start.isoformat(), end=end.isoformat(), session=session,
+                           threads=max(1, min(workers, len(pending))), group_by="ticker", auto_adjust=True,
+                           actions=False, progress=False, timeout=timeout_s, multi_level_index=True)
+        rows = _long(wide)
+        frames.append(rows)
+        got = set(rows["ticker"])
+        missing = [ticker for ticker in pending if ticker not in got]
+        pending = [ticker for ticker in missing if session.requests_for(paths[ticker]) == before[ticker]]
+        for ticker in set(missing) - set(pending):
+            outcome = session.last_outcome(paths[ticker])
             failures[ticker] = "no_prices" if outcome in (None, "ok") else outcome
-    return rows, failures
+        if not pending:
+            break
+    failures.update({ticker: "no_prices" for ticker in pending})
+    rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return rows.sort_values(["ticker", "date"], ignore_index=True), failures
 
 
 def _long(wide: pd.DataFrame | None) -> pd.DataFrame:

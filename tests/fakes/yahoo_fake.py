@@ -236,6 +236,9 @@ class Faults:
     renamed: Mapping[str, str] = field(default_factory=dict)
     garbled_summary: frozenset[str] = frozenset()
     seed: int = 0
+    #: Random faults are transient: the same request fails at most this many times in a
+    #: row, below the session's retry budget, whatever order threads send requests in.
+    max_in_a_row: int = 2
 
 
 class _TokenBucket:
@@ -315,6 +318,7 @@ class FakeYahoo:
         self.summaries = {symbol: self._with_asset_profile(modules) for symbol, modules in summaries.items()}
         self.bars = self._index_bars(prices)
         self._seen: Counter = Counter()
+        self._streak: Counter = Counter()
         self._number = 0
         self._lock = threading.Lock()
         self._bucket = _TokenBucket(faults.server_rate, faults.server_burst) if faults.server_rate else None
@@ -404,8 +408,11 @@ class FakeYahoo:
             return "429"
         if self.faults.failure_rate:
             rng = random.Random(f"{self.faults.seed}|{key}|{nth}")
-            if rng.random() < self.faults.failure_rate:
-                return rng.choice(self.faults.kinds)
+            with self._lock:
+                if rng.random() < self.faults.failure_rate and self._streak[key] < self.faults.max_in_a_row:
+                    self._streak[key] += 1
+                    return rng.choice(self.faults.kinds)
+                self._streak[key] = 0
         return None
 
     def _faulty(self, fault: str, url: str, answer: curl_requests.Response) -> curl_requests.Response:
