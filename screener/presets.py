@@ -122,29 +122,28 @@ def slugify(text: str) -> str:
     return slug[:NAME_MAX_CHARS].rstrip("-")
 
 
-def clean_name(name: object) -> str:
-    """A preset name stripped and NFC-normalised; refused unless 1..60 printable characters."""
-    if not isinstance(name, str):
-        raise PresetError("a preset name must be text")
-    cleaned = unicodedata.normalize("NFC", name).strip()
-    if not cleaned:
-        raise PresetError("a preset name cannot be empty")
-    if len(cleaned) > NAME_MAX_CHARS:
-        raise PresetError(f"a preset name is at most {NAME_MAX_CHARS} characters (got {len(cleaned)})")
+def _clean_text(value: object, what: str, max_chars: int, allow_empty: bool) -> str:
+    """``value`` stripped and NFC-normalised; refused unless printable text of at most ``max_chars``."""
+    if not isinstance(value, str):
+        raise PresetError(f"a preset {what} must be text")
+    cleaned = unicodedata.normalize("NFC", value).strip()
+    if not cleaned and not allow_empty:
+        raise PresetError(f"a preset {what} cannot be empty")
+    if len(cleaned) > max_chars:
+        raise PresetError(f"a preset {what} is at most {max_chars} characters (got {len(cleaned)})")
     if not cleaned.isprintable():
-        raise PresetError("a preset name cannot hold control characters, tabs or line breaks")
+        raise PresetError(f"a preset {what} cannot hold control characters, tabs or line breaks")
     return cleaned
+
+
+def clean_name(name: object) -> str:
+    """A preset name: 1..60 printable characters."""
+    return _clean_text(name, "name", NAME_MAX_CHARS, allow_empty=False)
 
 
 def clean_description(description: object) -> str:
-    if not isinstance(description, str):
-        raise PresetError("a preset description must be text")
-    cleaned = unicodedata.normalize("NFC", description).strip()
-    if len(cleaned) > DESCRIPTION_MAX_CHARS:
-        raise PresetError(f"a description is at most {DESCRIPTION_MAX_CHARS} characters")
-    if not cleaned.isprintable():
-        raise PresetError("a description cannot hold control characters, tabs or line breaks")
-    return cleaned
+    """A preset description: up to 300 printable characters on one line, possibly empty."""
+    return _clean_text(description, "description", DESCRIPTION_MAX_CHARS, allow_empty=True)
 
 
 def slug_for_name(name: str) -> str:
