@@ -19,6 +19,7 @@ SCRIPTS = (
     ("Screener page rerun after a filter change", "bench_app.py"),
     ("Overview / Quality vs Junk / Stock / Data page renders", "bench_market_pages.py"),
     ("Yahoo night against the fake Yahoo (first and steady-state)", "bench_yahoo.py"),
+    ("1, 10 and 25 concurrent sessions on the served app (about 4 minutes)", "load_app.py"),
 )
 
 
