@@ -18,13 +18,10 @@ milliseconds.  Run from the repo root::
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import io
 import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -34,28 +31,10 @@ if str(ROOT) not in sys.path:
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from benchmarks.common import publish_demo, timed_run  # noqa: E402
 from screener.fields import FIELD_NAMES  # noqa: E402
-from screener.nightly import NightlyOptions, run_nightly  # noqa: E402
 
-AS_OF = dt.date(2026, 11, 20)
 SCREENER = "pages/1_Screener.py"
-
-
-def publish_demo(data_dir: Path) -> None:
-    outcome = run_nightly(NightlyOptions(source="demo", as_of=AS_OF, data_dir=data_dir),
-                          progress=lambda *_: None, out=io.StringIO())
-    if outcome.exit_code != 0:
-        raise SystemExit(f"demo nightly failed: {outcome.report.get('error')}")
-
-
-def checked_run(at: AppTest) -> float:
-    """Milliseconds of one ``AppTest.run()``; a page exception stops the benchmark."""
-    tick = time.perf_counter()
-    at.run()
-    elapsed = (time.perf_counter() - tick) * 1000
-    if at.exception:
-        raise SystemExit(f"page raised: {at.exception[0].value}")
-    return elapsed
 
 
 def headline(at: AppTest) -> str:
@@ -67,7 +46,7 @@ def open_page(page: str, params: dict[str, str | list[str]]) -> tuple[AppTest, f
     at.run()
     at.switch_page(page)
     at.query_params.update(params)
-    return at, checked_run(at)
+    return at, timed_run(at)
 
 
 def _edit_threshold(at: AppTest, step: int) -> None:
@@ -124,17 +103,17 @@ def main() -> None:
             at, first = open_page(SCREENER, params)
             for step in range(3):  # warm-up: widget state and caches settle
                 change(at, step)
-                checked_run(at)
+                timed_run(at)
             timings, counts = [], set()
             for step in range(args.reruns):
                 change(at, step + 1)
-                timings.append(checked_run(at))
+                timings.append(timed_run(at))
                 counts.add(headline(at))
             cuts = statistics.quantiles(timings, n=20)
             print(f"{name:44s} {first:9.1f} {statistics.median(timings):7.1f} {cuts[18]:7.1f} "
                   f"{max(timings):7.1f}  {' / '.join(sorted(counts))}")
         at, first = open_page("pages/4_Presets.py", {})
-        timings = [checked_run(at) for _ in range(args.reruns)]
+        timings = [timed_run(at) for _ in range(args.reruns)]
         print(f"{'Presets page rerun (5 built-ins counted)':44s} {first:9.1f} {statistics.median(timings):7.1f} "
               f"{statistics.quantiles(timings, n=20)[18]:7.1f} {max(timings):7.1f}")
 

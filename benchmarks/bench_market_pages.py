@@ -18,13 +18,10 @@ browser adds its own rendering on top.  Run from the repo root::
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import io
 import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,26 +32,8 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from benchmarks.common import AS_OF, publish_demo, timed_run  # noqa: E402
 from screener import store  # noqa: E402
-from screener.nightly import NightlyOptions, run_nightly  # noqa: E402
-
-AS_OF = dt.date(2026, 11, 20)
-
-
-def publish_demo(data_dir: Path) -> None:
-    outcome = run_nightly(NightlyOptions(source="demo", as_of=AS_OF, data_dir=data_dir),
-                          progress=lambda *_: None, out=io.StringIO())
-    if outcome.exit_code != 0:
-        raise SystemExit(f"demo nightly failed: {outcome.report.get('error')}")
-
-
-def timed_run(at: AppTest) -> float:
-    tick = time.perf_counter()
-    at.run()
-    elapsed = (time.perf_counter() - tick) * 1000
-    if at.exception:
-        raise SystemExit(f"page raised: {at.exception[0].value}")
-    return elapsed
 
 
 def measure(page: str | None, params: dict[str, str], reruns: int) -> tuple[float, float]:

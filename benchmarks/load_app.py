@@ -37,7 +37,6 @@ import asyncio
 import datetime as dt
 import os
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import publish_demo  # noqa: E402
 from benchmarks.reliability import write_result  # noqa: E402
 from tests.support.load_run import (  # noqa: E402
     ALL_FILTER_CHANGES, LevelReport, RssSampler, nightly_under_load, run_level,
@@ -55,15 +55,9 @@ from tests.support.load_users import ScreenerUser  # noqa: E402
 from tests.support.pandas_screen import SnapshotCounts  # noqa: E402
 from tests.support.server import serve_app  # noqa: E402
 
-AS_OF = dt.date(2026, 11, 20)
 MB = 2**20
 TARGET_FILTER_P50_MS = 300.0
 TARGET_PEAK_RSS_MB = 600.0
-
-
-def publish_demo(data_dir: Path) -> None:
-    subprocess.run([sys.executable, "-m", "screener", "nightly", "--source", "demo", "--as-of", AS_OF.isoformat(),
-                    "--data-dir", str(data_dir)], cwd=ROOT, check=True, capture_output=True)
 
 
 def newest_snapshot_date(data_dir: Path) -> dt.date:

@@ -13,17 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.realdata import REALDATA, realdata_path  # noqa: F401  (kept importable from here)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REALDATA = REPO_ROOT.parent / "shared" / "realdata"
 DEMO_AS_OF = dt.date(2026, 11, 20)
-
-
-def realdata_path(name: str) -> Path:
-    """A file of ../shared/realdata, or skip the test that needs it (never copied into the repo)."""
-    path = REALDATA / name
-    if not path.exists():
-        pytest.skip(f"real data not available: {path}")
-    return path
 
 
 @pytest.fixture(scope="session")

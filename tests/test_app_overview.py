@@ -14,20 +14,11 @@ from streamlit.testing.v1 import AppTest
 
 from screener import store
 from screener.ui.text import escape_markdown
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.support.apptest import metrics, open_page
 
 
 def run_overview(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("SCREENER_DATA_DIR", str(data_dir))
-    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return open_page("app.py", data_dir, monkeypatch)
 
 
 def newest(data_dir: Path) -> store.Snapshot:

@@ -12,35 +12,18 @@ from streamlit.testing.v1 import AppTest
 
 from screener.presets import BUILTIN_PRESETS, READONLY_ENV, PresetStore
 from screener.screen import Filter, Screen, SortKey
+from tests.support.apptest import open_page, plain, rerun
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PRESETS_PAGE = "pages/4_Presets.py"
 HOSTILE_NAMES = ["<script>alert(1)</script>", "**bold**", "[x](javascript:alert(1))", ":red[hi] $x$"]
 
 
 def open_presets(data_dir: Path, monkeypatch, readonly: bool = False) -> AppTest:
-    monkeypatch.setenv("SCREENER_DATA_DIR", str(data_dir))
     if readonly:
         monkeypatch.setenv(READONLY_ENV, "1")
     else:
         monkeypatch.delenv(READONLY_ENV, raising=False)
-    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30)
-    at.run()
-    at.switch_page(PRESETS_PAGE)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def rerun(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def plain(markdown: str) -> str:
-    """What a reader sees of escaped Markdown: backslash escapes removed."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+    return open_page(PRESETS_PAGE, data_dir, monkeypatch)
 
 
 def folder_bytes(data_dir: Path) -> dict[str, bytes]:

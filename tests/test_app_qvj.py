@@ -14,25 +14,13 @@ from streamlit.testing.v1 import AppTest
 
 from screener import store
 from screener.ui.text import escape_markdown
+from tests.support.apptest import metrics, open_page
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/2_Quality_vs_Junk.py"
 
 
 def run_page(data_dir: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> AppTest:
-    monkeypatch.setenv("SCREENER_DATA_DIR", str(data_dir))
-    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30)
-    at.run()
-    at.switch_page(PAGE)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return open_page(PAGE, data_dir, monkeypatch, params)
 
 
 def basket_return(closes: pd.DataFrame, tickers: list[str], start: dt.date) -> float:

@@ -19,8 +19,8 @@ from streamlit.testing.v1 import AppTest
 from screener.fields import stocks_schema
 from screener.presets import READONLY_ENV
 from screener.ui.text import escape_markdown
+from tests.support.apptest import open_page, plain, rerun
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SCREENER = "pages/1_Screener.py"
 HEADLINE = re.compile(r"^([\d,]+) of ([\d,]+) stocks? match(?:es)?$")
 
@@ -29,22 +29,8 @@ HEADLINE = re.compile(r"^([\d,]+) of ([\d,]+) stocks? match(?:es)?$")
 
 
 def open_screener(data_dir: Path, monkeypatch, **params) -> AppTest:
-    monkeypatch.setenv("SCREENER_DATA_DIR", str(data_dir))
     monkeypatch.delenv(READONLY_ENV, raising=False)
-    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30)
-    at.run()
-    at.switch_page(SCREENER)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def rerun(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(SCREENER, data_dir, monkeypatch, params)
 
 
 def stocks_of(data_dir: Path) -> pd.DataFrame:
@@ -78,11 +64,6 @@ def result_table(at: AppTest) -> pd.DataFrame:
 def url_filters(at: AppTest) -> list[str]:
     value = at.query_params.get("f", [])
     return [value] if isinstance(value, str) else list(value)
-
-
-def plain(markdown: str) -> str:
-    """What a reader sees of escaped Markdown: backslash escapes removed."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
 
 
 def alerts(elements) -> list[str]:

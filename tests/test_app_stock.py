@@ -16,21 +16,13 @@ from streamlit.testing.v1 import AppTest
 
 from screener import store
 from screener.ui.text import escape_markdown
+from tests.support.apptest import open_page
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/3_Stock.py"
 
 
 def run_page(data_dir: Path, monkeypatch: pytest.MonkeyPatch, ticker: str | None = None) -> AppTest:
-    monkeypatch.setenv("SCREENER_DATA_DIR", str(data_dir))
-    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30)
-    at.run()
-    at.switch_page(PAGE)
-    if ticker is not None:
-        at.query_params["ticker"] = ticker
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(PAGE, data_dir, monkeypatch, {"ticker": ticker} if ticker is not None else None)
 
 
 def headers(at: AppTest) -> list[str]:

@@ -3,7 +3,6 @@ by eye and the real yfinance .info dump against an independent pandas rank), qua
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,9 +13,8 @@ from screener.fundamentals import map_info_frame
 from screener.links import yahoo_url
 from screener.sources.base import Rejections
 from screener.ui import stock_view
+from tests.support.realdata import INFO_2026, realdata_path
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
-REAL_INFO = REALDATA / "yfinance_info_fundamentals_us_ge250m_asof-2026-08-01.parquet"
 
 TICKERS = {"ABC", "MOG-A", "BRK.B"}
 
@@ -135,10 +133,9 @@ def test_quality_components_and_day_change():
 
 
 def test_percentiles_on_real_yahoo_fundamentals_match_an_independent_rank():
-    if not REAL_INFO.exists():
-        pytest.skip(f"real data not available: {REAL_INFO}")
-    raw = pd.read_parquet(REAL_INFO).rename(columns={"symbol": "ticker"})
-    stocks = map_info_frame(raw, REAL_INFO.name, Rejections())
+    info = realdata_path(INFO_2026)
+    raw = pd.read_parquet(info).rename(columns={"symbol": "ticker"})
+    stocks = map_info_frame(raw, info.name, Rejections())
     numeric = [f.name for f in FIELDS if f.name in stocks.columns and f.is_numeric
                and stocks[f.name].notna().sum() > 100]
     assert {"roe", "debt_to_equity", "pe_trailing", "market_cap"} <= set(numeric)

@@ -9,7 +9,6 @@ against real distributions: missing values, banks without debt/equity, extremes.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,9 +20,9 @@ from screener.fundamentals import YAHOO_TO_GICS_SECTOR, derive_flags, map_info_f
 from screener.screen import from_query
 from screener.sources.base import Rejections
 from screener.store import publish_snapshot
+from tests.support.realdata import INFO_2026, REALDATA
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
-INFO_FILE = REALDATA / "yfinance_info_fundamentals_us_ge250m_asof-2026-08-01.parquet"
+INFO_FILE = REALDATA / INFO_2026
 
 pytestmark = pytest.mark.skipif(not INFO_FILE.exists(), reason=f"real data not found at {INFO_FILE}")
 

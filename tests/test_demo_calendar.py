@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from screener.sources.demo import easter_sunday, is_session, last_session_on_or_before, nyse_holidays, sessions_between
+from tests.support.realdata import BENCHMARKS, realdata_path
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 D = dt.date
 
 # Copied by hand from NYSE's published holiday calendars (2025-01-09: national day of
@@ -60,10 +59,7 @@ def test_sessions_are_weekdays_without_holidays():
 
 
 def _real_dates(symbol: str, repo: str) -> list[dt.date]:
-    path = REALDATA / "benchmarks_daily_IWM_SPY_RUT.parquet"
-    if not path.exists():
-        pytest.skip(f"real data not available: {path}")
-    frame = pd.read_parquet(path, columns=["symbol", "date", "source_repo"])
+    frame = pd.read_parquet(realdata_path(BENCHMARKS), columns=["symbol", "date", "source_repo"])
     picked = frame[(frame["symbol"] == symbol) & frame["source_repo"].str.startswith(repo)]
     return sorted(set(pd.to_datetime(picked["date"]).dt.date))
 

@@ -11,7 +11,6 @@ import datetime as dt
 import gzip
 import io
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,8 +21,8 @@ from screener.fields import INFO_FIELDS, INSIDER_FIELDS
 from screener.fundamentals import map_info_frame
 from screener.sources.base import Rejections
 from screener.sources.demo import DEMO_NOTE, load_demo
+from tests.support.realdata import realdata_path
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 AS_OF = dt.date(2026, 11, 20)  # a Friday
 NEXT_SESSION = dt.date(2026, 11, 23)
 GICS_SECTORS = {"Financials", "Health Care", "Industrials", "Information Technology", "Consumer Discretionary",
@@ -34,13 +33,6 @@ CLOSED = {dt.date.fromisoformat(d) for d in (
     "2024-12-25 2025-01-01 2025-01-09 2025-01-20 2025-02-17 2025-04-18 2025-05-26 2025-06-19 2025-07-04 "
     "2025-09-01 2025-11-27 2025-12-25 2026-01-01 2026-01-19 2026-02-16 2026-04-03 2026-05-25 2026-06-19 "
     "2026-07-03 2026-09-07 2026-11-26 2026-12-25").split()}
-
-
-def realdata(name: str) -> Path:
-    path = REALDATA / name
-    if not path.exists():
-        pytest.skip(f"real data not available: {path}")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +164,7 @@ def test_rejects_impossible_requests():
 
 def real_iwm_sector_weights() -> pd.Series:
     """GICS sector weights (percent of equity weight) from a raw iShares IWM holdings file."""
-    path = realdata("iwm_holdings_raw/IWM_holdings_2026-01-21.csv.gz")
+    path = realdata_path("iwm_holdings_raw/IWM_holdings_2026-01-21.csv.gz")
     lines = gzip.decompress(path.read_bytes()).decode("utf-8-sig").splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("Ticker,"))
     footer = next(i for i in range(header + 1, len(lines)) if lines[i].strip() in ("", "\xa0"))
@@ -255,7 +247,7 @@ def test_volatility_like_small_caps(closes, stocks):
 
 
 def test_volatility_close_to_real_small_caps(closes):
-    path = realdata("prices_daily_yahoo_r2000union_2022-01-03_2024-03-08.parquet")
+    path = realdata_path("prices_daily_yahoo_r2000union_2022-01-03_2024-03-08.parquet")
     real = pd.read_parquet(path, columns=["ticker", "date", "close"])
     real_closes = real.pivot(index="date", columns="ticker", values="close").sort_index()
     real_median = annual_volatility(real_closes).median()

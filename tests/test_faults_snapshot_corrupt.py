@@ -17,16 +17,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from screener import store
 from screener.cli import main as cli_main
 from screener.nightly import EXIT_OK, NightlyOptions, run_nightly
 from screener.ui.text import escape_markdown
+from tests.support.apptest import open_page
 from tests.support.faults import folder_digest, write_result
 from tests.test_nightly import tiny_market
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("app.py", "pages/1_Screener.py", "pages/2_Quality_vs_Junk.py", "pages/3_Stock.py", "pages/4_Presets.py",
          "pages/5_Data.py")
 
@@ -149,15 +148,10 @@ def test_every_page_falls_back_and_says_so(fresh_data_dir, monkeypatch):
         damaged[kind] = f"date={day.isoformat()}"
         damage(good.path, store.snapshots_dir(fresh_data_dir) / damaged[kind], kind)
     (store.snapshots_dir(fresh_data_dir) / "date=2026-13-45").mkdir()  # not a date at all
-    monkeypatch.setenv("SCREENER_DATA_DIR", str(fresh_data_dir))
     notes_seen = 0
     problems = []
     for page in PAGES:
-        at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60)
-        at.run()
-        if page != "app.py":
-            at.switch_page(page)
-            at.run()
+        at = open_page(page, fresh_data_dir, monkeypatch, timeout=60, check=False)
         if at.exception:
             problems.append(f"{page}: {[e.value for e in at.exception]}")
             continue

@@ -13,8 +13,8 @@ import pytest
 from screener.fields import FIELD_BY_NAME, INFO_FIELDS, INSIDER_FIELDS
 from screener.sources.base import SourceError
 from screener.sources.files import load_files
+from tests.support.realdata import realdata_path
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 NYSE = "New York Stock Exchange Inc."
 
 
@@ -197,20 +197,13 @@ def test_missing_universe_file(files, tmp_path):
 
 # --- real data ------------------------------------------------------------------------------------
 
-def real(name: str) -> Path:
-    path = REALDATA / name
-    if not path.exists():
-        pytest.skip(f"real data not available: {path}")
-    return path
-
-
 @pytest.fixture(scope="module")
 def real_inputs(tmp_path_factory) -> dict[str, object]:
     """The 2026-01-21 holdings, 150 of its tickers from the real panel plus IWM/SPY, as CSV and Parquet."""
-    holdings = real("iwm_holdings_raw/IWM_holdings_2026-01-21.csv.gz")
-    panel_path = real("prices_daily_yahoo_r2000union_2022-01-03_2024-03-08.parquet")
-    benchmarks = pd.read_parquet(real("benchmarks_daily_IWM_SPY_RUT.parquet"))
-    info = real("yfinance_info_fundamentals_us_ge250m_asof-2026-08-01.parquet")
+    holdings = realdata_path("iwm_holdings_raw/IWM_holdings_2026-01-21.csv.gz")
+    panel_path = realdata_path("prices_daily_yahoo_r2000union_2022-01-03_2024-03-08.parquet")
+    benchmarks = pd.read_parquet(realdata_path("benchmarks_daily_IWM_SPY_RUT.parquet"))
+    info = realdata_path("yfinance_info_fundamentals_us_ge250m_asof-2026-08-01.parquet")
 
     from screener.holdings import parse_holdings
 

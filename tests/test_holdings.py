@@ -12,9 +12,8 @@ import pytest
 
 from screener.holdings import HOLDINGS_COLUMNS, parse_holdings, yahoo_symbol
 from screener.sources.base import SourceError
+from tests.support.realdata import realdata_path
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
-HOLDINGS_DIR = REALDATA / "iwm_holdings_raw"
 HEADER = ("Ticker,Name,Sector,Asset Class,Market Value,Weight (%),Notional Value,Quantity,Price,Location,"
           "Exchange,Currency,FX Rate,Market Currency,Accrual Date")
 NYSE = "New York Stock Exchange Inc."
@@ -190,10 +189,7 @@ def test_missing_file_is_a_source_error(tmp_path):
 # --- the three real iShares downloads -------------------------------------------------------------
 
 def real_file(as_of: str) -> Path:
-    path = HOLDINGS_DIR / f"IWM_holdings_{as_of}.csv.gz"
-    if not path.exists():
-        pytest.skip(f"real data not available: {path}")
-    return path
+    return realdata_path(f"iwm_holdings_raw/IWM_holdings_{as_of}.csv.gz")
 
 
 def equity_rows_by_csv_module(path: Path) -> list[dict[str, str]]:

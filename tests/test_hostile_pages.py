@@ -21,9 +21,9 @@ from streamlit.testing.v1 import AppTest
 from screener import store
 from screener.presets import PresetStore
 from screener.screen import Filter, Screen
+from tests.support.apptest import open_page
 from tests.support.faults import write_result
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("app.py", "pages/1_Screener.py", "pages/2_Quality_vs_Junk.py", "pages/3_Stock.py", "pages/4_Presets.py",
          "pages/5_Data.py")
 
@@ -98,19 +98,6 @@ def shows_escaped(at: AppTest, text: str) -> bool:
     return any(wanted in shown for _, shown in markdown_texts(at))
 
 
-def open_page(data_dir: Path, monkeypatch, page: str, **params) -> AppTest:
-    monkeypatch.setenv("SCREENER_DATA_DIR", str(data_dir))
-    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60)
-    at.run()
-    if page != "app.py":
-        at.switch_page(page)
-        for key, value in params.items():
-            at.query_params[key] = value
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 @pytest.fixture
 def hostile_dir(fresh_data_dir) -> Path:
     """The demo data with hostile presets, a hostile company, a hostile broken preset file and a
@@ -150,7 +137,7 @@ def test_hostile_text_is_literal_on_every_page(hostile_dir, monkeypatch):
     }
     problems, fields_checked = [], 0
     for label, (page, params, visible) in runs.items():
-        at = open_page(hostile_dir, monkeypatch, page, **params)
+        at = open_page(page, hostile_dir, monkeypatch, params, timeout=60)
         fields_checked += len(markdown_texts(at))
         problems += [f"{label}: {problem}" for problem in raw_markup(at)]
         problems += [f"{label}: {text!r} not shown literally" for text in visible if not shows_escaped(at, text)]

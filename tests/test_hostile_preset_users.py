@@ -9,14 +9,13 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from screener.presets import (
     LOGIN_REASON, READONLY_ENV, PresetsReadOnly, PresetStore, store_for_visitor, user_id_from_claims, user_namespace,
 )
 from screener.screen import Filter, Screen
+from tests.support.apptest import open_page
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 ALICE = {"is_logged_in": True, "iss": "https://accounts.example.com", "sub": "1001", "email": "alice@example.com"}
 BOB = {"is_logged_in": True, "iss": "https://accounts.example.com", "sub": "2002", "email": "bob@example.com"}
 SCREEN = Screen((Filter("roe", "gt", 0.15),))
@@ -86,19 +85,8 @@ def test_a_namespace_is_only_ever_a_hash(tmp_path, namespace):
 # --- the pages -------------------------------------------------------------------------------
 
 
-def open_page(data_dir: Path, monkeypatch, page: str, user: dict) -> AppTest:
-    monkeypatch.setenv("SCREENER_DATA_DIR", str(data_dir))
-    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30)
-    at.user = user
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def test_a_logged_in_user_saves_into_their_own_folder_and_others_do_not_see_it(fresh_data_dir, monkeypatch):
-    at = open_page(fresh_data_dir, monkeypatch, "pages/1_Screener.py", ALICE)
+    at = open_page("pages/1_Screener.py", fresh_data_dir, monkeypatch, user=ALICE)
     at.text_input(key="scr.save.name").set_value("Alice's pick")
     at.button(key="FormSubmitter:scr.save.form-Save preset").click()
     at.run()
@@ -107,8 +95,8 @@ def test_a_logged_in_user_saves_into_their_own_folder_and_others_do_not_see_it(f
     assert not list((fresh_data_dir / "presets").glob("*.json"))
     assert any("private to your login" in c.value for c in at.caption)
 
-    alice = open_page(fresh_data_dir, monkeypatch, "pages/4_Presets.py", ALICE)
-    bob = open_page(fresh_data_dir, monkeypatch, "pages/4_Presets.py", BOB)
+    alice = open_page("pages/4_Presets.py", fresh_data_dir, monkeypatch, user=ALICE)
+    bob = open_page("pages/4_Presets.py", fresh_data_dir, monkeypatch, user=BOB)
     names = {who: [d.value for d in page.dataframe if "matches" in d.value.columns][0]["name"].tolist()
              for who, page in (("alice", alice), ("bob", bob))}
     assert "Alice's pick" in names["alice"] and "Alice's pick" not in names["bob"]
@@ -116,10 +104,10 @@ def test_a_logged_in_user_saves_into_their_own_folder_and_others_do_not_see_it(f
 
 def test_a_visitor_who_is_not_logged_in_cannot_save_and_is_offered_a_login(fresh_data_dir, monkeypatch):
     before = sorted(p.name for p in fresh_data_dir.rglob("*"))
-    screener = open_page(fresh_data_dir, monkeypatch, "pages/1_Screener.py", {"is_logged_in": False})
+    screener = open_page("pages/1_Screener.py", fresh_data_dir, monkeypatch, user={"is_logged_in": False})
     assert any("Log in to save presets" in info.value for info in screener.info)
     assert screener.button(key="scr.login") and not [t for t in screener.text_input if t.key == "scr.save.name"]
-    presets = open_page(fresh_data_dir, monkeypatch, "pages/4_Presets.py", {"is_logged_in": False})
+    presets = open_page("pages/4_Presets.py", fresh_data_dir, monkeypatch, user={"is_logged_in": False})
     assert any("Log in to save presets" in info.value for info in presets.info)
     assert presets.button(key="presets.login") and not list(presets.file_uploader)
     assert sorted(p.name for p in fresh_data_dir.rglob("*")) == before

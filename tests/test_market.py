@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,10 +12,8 @@ import pytest
 
 from screener import market
 from screener.signals import compute_price_signals
+from tests.support.realdata import real_price_panel
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
-REAL_PRICES = REALDATA / "prices_daily_yahoo_r2000union_2022-01-03_2024-03-08.parquet"
-REAL_BENCHMARKS = REALDATA / "benchmarks_daily_IWM_SPY_RUT.parquet"
 nan = math.nan
 
 
@@ -245,17 +242,7 @@ def test_last_session_agrees_with_compute_price_signals():
 # --------------------------------------------------------------------------- real data
 @pytest.fixture(scope="module")
 def real_prices() -> pd.DataFrame:
-    if not REAL_PRICES.exists() or not REAL_BENCHMARKS.exists():
-        pytest.skip(f"real data not found under {REALDATA}")
-    stocks = pd.read_parquet(REAL_PRICES, columns=["ticker", "date", "adj_close", "volume"])
-    stocks = stocks.rename(columns={"adj_close": "close"})
-    stocks["ticker"] = stocks["ticker"].astype("str")
-    bench = pd.read_parquet(REAL_BENCHMARKS)
-    bench = bench[(bench["source_repo"] == "alitalbi/storage_data_fy") & bench["symbol"].isin(["IWM", "SPY"])
-                  & (bench["date"] >= dt.date(2022, 1, 3)) & (bench["date"] <= dt.date(2024, 3, 8))]
-    bench = bench.rename(columns={"symbol": "ticker"})[["ticker", "date", "close", "volume"]]
-    bench["ticker"] = bench["ticker"].astype("str")
-    return pd.concat([stocks, bench], ignore_index=True)
+    return real_price_panel(bench_start=dt.date(2022, 1, 3))
 
 
 def pandas_wide(prices: pd.DataFrame) -> pd.DataFrame:

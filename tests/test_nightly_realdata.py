@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import realdata_path
+from tests.support.realdata import realdata_path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2024, 3, 8)

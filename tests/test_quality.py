@@ -4,16 +4,14 @@ implementation (plain numpy z-scores, pandas ranks, row loops) on random and rea
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from screener.quality import QUALITY_INPUTS, add_quality, quality_bucket, zscore
+from tests.support.realdata import INFO_2026, realdata_path
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
-REAL_INFO = REALDATA / "yfinance_info_fundamentals_us_ge250m_asof-2026-08-01.parquet"
 OUTPUTS = ["profitability_z", "growth_z", "safety_z", "quality_score"]
 nan = math.nan
 R5 = 1 / math.sqrt(5)  # z-scores of the ranks 1, 2, 3, 4 are -3, -1, 1, 3 times 1/sqrt(5)
@@ -184,13 +182,12 @@ def test_random_universe_matches_the_reference(seed):
 
 @pytest.fixture(scope="module")
 def real_fundamentals() -> pd.DataFrame:
-    if not REAL_INFO.exists():
-        pytest.skip(f"real data not found: {REAL_INFO}")
+    info = realdata_path(INFO_2026)
     from screener.fundamentals import map_info_frame
     from screener.sources.base import Rejections
 
-    raw = pd.read_parquet(REAL_INFO).rename(columns={"symbol": "ticker"})
-    stocks = map_info_frame(raw, REAL_INFO.name, Rejections())
+    raw = pd.read_parquet(info).rename(columns={"symbol": "ticker"})
+    stocks = map_info_frame(raw, info.name, Rejections())
     stocks["volatility_1y"] = nan  # not in the info dump
     return stocks
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,10 +20,8 @@ from hypothesis import strategies as st
 
 from screener.fields import stocks_schema
 from screener.signals import PRICE_SIGNAL_FIELDS, compute_price_signals, fill_short_gaps, stale_price_tickers
+from tests.support.realdata import real_price_panel
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
-REAL_PRICES = REALDATA / "prices_daily_yahoo_r2000union_2022-01-03_2024-03-08.parquet"
-REAL_BENCHMARKS = REALDATA / "benchmarks_daily_IWM_SPY_RUT.parquet"
 
 FLOATS = ["close", "return_1m", "return_3m", "return_6m", "return_12m", "sma_50", "sma_200", "high_52w",
           "pct_from_52w_high", "volatility_1y", "rs_6m", "avg_volume_50d", "volume_surge"]
@@ -439,17 +436,7 @@ def test_random_panels_match_the_per_ticker_loop(seed):
 # --------------------------------------------------------------------------- real data
 @pytest.fixture(scope="module")
 def real_prices() -> pd.DataFrame:
-    if not REAL_PRICES.exists() or not REAL_BENCHMARKS.exists():
-        pytest.skip(f"real data not found under {REALDATA} (see the team's shared folder)")
-    stocks = pd.read_parquet(REAL_PRICES, columns=["ticker", "date", "adj_close", "volume"])
-    stocks = stocks.rename(columns={"adj_close": "close"})
-    stocks["ticker"] = stocks["ticker"].astype("str")
-    bench = pd.read_parquet(REAL_BENCHMARKS)
-    bench = bench[(bench["source_repo"] == "alitalbi/storage_data_fy") & bench["symbol"].isin(["IWM", "SPY"])
-                  & (bench["date"] >= dt.date(2021, 1, 4)) & (bench["date"] <= dt.date(2024, 3, 8))]
-    bench = bench.rename(columns={"symbol": "ticker"})[["ticker", "date", "close", "volume"]]
-    bench["ticker"] = bench["ticker"].astype("str")
-    return pd.concat([stocks, bench], ignore_index=True)
+    return real_price_panel(bench_start=dt.date(2021, 1, 4))
 
 
 def real_sample(prices: pd.DataFrame) -> list[str]:

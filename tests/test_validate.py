@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +11,7 @@ import pytest
 
 from screener.sources.base import Rejections, SourceError
 from screener.validate import clean_prices, read_table
+from tests.support.realdata import PRICES, realdata_path
 
 PRICE_COLUMNS = ["date", "ticker", "open", "high", "low", "close", "volume"]
 
@@ -232,13 +232,8 @@ def test_unreadable_files_raise_with_the_path(tmp_path, name, content, words):
 
 # --- real data ------------------------------------------------------------------------------------
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
-
-
 def test_real_price_panel_sample_matches_an_independent_reading():
-    path = REALDATA / "prices_daily_yahoo_r2000union_2022-01-03_2024-03-08.parquet"
-    if not path.exists():
-        pytest.skip(f"real data not available: {path}")
+    path = realdata_path(PRICES)
     tickers = ["CRVO", "AAOI", "MOD", "ZETA"]
     raw = pd.read_parquet(path, filters=[("ticker", "in", tickers)])
     raw["ticker"] = raw["ticker"].astype(str)

@@ -26,26 +26,19 @@ from screener.sources.yahoo_parse import (
     SUMMARY_MODULES, info_from_payloads, insider_purchases_from_payload, instrument_kind,
 )
 from tests.fakes.yahoo_fake import (
-    FORMATTED_2022, INFO_2026, RAW_2021, REALDATA, FakeYahoo, quote_row, summaries_from_formatted,
-    summaries_from_raw_fixtures,
+    FakeYahoo, quote_row, summaries_from_formatted, summaries_from_raw_fixtures,
 )
-
-
-def realdata(name: str):
-    path = REALDATA / name
-    if not path.exists():
-        pytest.skip(f"real data not available: {path}")
-    return path
+from tests.support.realdata import FORMATTED_2022, INFO_2026, RAW_2021, realdata_path
 
 
 @pytest.fixture(scope="module")
 def raw_2021() -> dict:
-    return summaries_from_raw_fixtures(realdata(RAW_2021))
+    return summaries_from_raw_fixtures(realdata_path(RAW_2021))
 
 
 @pytest.fixture(scope="module")
 def formatted_2022() -> dict:
-    return summaries_from_formatted(realdata(FORMATTED_2022))
+    return summaries_from_formatted(realdata_path(FORMATTED_2022))
 
 
 def body(modules: dict) -> dict:
@@ -129,7 +122,7 @@ def test_every_2021_us_stock_maps_with_its_units(raw_2021):
 
 def test_2022_insider_activity_by_hand(formatted_2022):
     """Insider counts and shares straight from the formatted JSON (its "raw" values) in this test."""
-    with gzip.open(realdata(FORMATTED_2022), "rt", encoding="utf-8") as handle:
+    with gzip.open(realdata_path(FORMATTED_2022), "rt", encoding="utf-8") as handle:
         records = {r["symbol"]: r["quoteSummary"] for r in map(json.loads, handle)}
     checked = 0
     rows = catalog_rows(formatted_2022)
@@ -160,7 +153,7 @@ def test_2022_insider_activity_by_hand(formatted_2022):
 
 
 def test_2026_info_dump_maps_without_crash_every_value_in_range_or_null():
-    dump = pd.read_parquet(realdata(INFO_2026))
+    dump = pd.read_parquet(realdata_path(INFO_2026))
     records = []
     for record in dump.to_dict("records"):
         info = {k: v for k, v in record.items() if k not in ("symbol", "asof")

@@ -12,7 +12,8 @@ import pytest
 from screener.sources.yahoo import use_yfinance
 from screener.sources.yahoo_http import PoliteSession, RateLimiter
 from screener.sources.yahoo_prices import download, merge_incremental, plan_price_jobs, trim
-from tests.fakes.yahoo_fake import PRICES, REALDATA, FakeYahoo, Faults, price_panel
+from tests.fakes.yahoo_fake import FakeYahoo, Faults, price_panel
+from tests.support.realdata import PRICES, realdata_path
 
 D = pd.Timestamp
 
@@ -81,8 +82,7 @@ def test_trim_keeps_the_history_window_only():
 
 @pytest.fixture(scope="module")
 def panel() -> pd.DataFrame:
-    if not (REALDATA / PRICES).exists():
-        pytest.skip(f"real data not available: {REALDATA / PRICES}")
+    realdata_path(PRICES)  # skips without the real panel
     return price_panel(["AAT", "ABR", "AAOI", "ACCO", "CRVO"])
 
 

@@ -27,7 +27,8 @@ from screener import store
 from screener.nightly import NightlyOptions, run_nightly
 from screener.sources.base import SourceError
 from screener.sources.yahoo import YahooOptions, cache_dir_for, load_yahoo, plan_yahoo
-from tests.fakes.yahoo_fake import PRICES, REALDATA, Faults, NEW_YORK, world_tickers, yahoo_world
+from tests.fakes.yahoo_fake import Faults, NEW_YORK, world_tickers, yahoo_world
+from tests.support.realdata import PRICES, REALDATA
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 N = 24

@@ -34,7 +34,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -44,13 +44,7 @@ from curl_cffi import requests as curl_requests
 from curl_cffi.requests.exceptions import Timeout
 from curl_cffi.requests.headers import Headers
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
-RAW_2021 = "yahoo_quotesummary_raw_2021Q1_nodeyf2fixtures.jsonl.gz"
-FORMATTED_2022 = "yahoo_quotesummary_formatted_2022-04-22_r2000overlap.jsonl.gz"
-INFO_2026 = "yfinance_info_fundamentals_us_ge250m_asof-2026-08-01.parquet"
-PRICES = "prices_daily_yahoo_r2000union_2022-01-03_2024-03-08.parquet"
-BENCHMARKS = "benchmarks_daily_IWM_SPY_RUT.parquet"
-HOLDINGS_2026 = "iwm_holdings_raw/IWM_holdings_2026-01-21.csv.gz"
+from tests.support.realdata import BENCHMARKS, FORMATTED_2022, HOLDINGS_2026, INFO_2026, PRICES, REALDATA
 
 NEW_YORK = ZoneInfo("America/New_York")
 CRUMB = "fakeCrumb123"
@@ -74,27 +68,27 @@ def unformat(node: Any) -> Any:
     return node
 
 
+def gzip_json_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a gzipped JSON-lines file, one per line."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            yield json.loads(line)
+
+
 def summaries_from_raw_fixtures(path: Path) -> dict[str, dict[str, Any]]:
     """Symbol -> quoteSummary modules from the 2021 recorded ``formatted=false`` responses."""
     summaries = {}
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            body = record["body"] if isinstance(record["body"], dict) else json.loads(record["body"])
-            result = body["quoteSummary"]["result"]
-            if result:
-                summaries[record["symbol"]] = result[0]
+    for record in gzip_json_lines(path):
+        body = record["body"] if isinstance(record["body"], dict) else json.loads(record["body"])
+        result = body["quoteSummary"]["result"]
+        if result:
+            summaries[record["symbol"]] = result[0]
     return summaries
 
 
 def summaries_from_formatted(path: Path) -> dict[str, dict[str, Any]]:
     """Symbol -> quoteSummary modules from the 2022 formatted payloads, unformatted."""
-    summaries = {}
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            summaries[record["symbol"]] = unformat(record["quoteSummary"])
-    return summaries
+    return {record["symbol"]: unformat(record["quoteSummary"]) for record in gzip_json_lines(path)}
 
 
 #: Where each key of the 2026 ``.info`` dump lives in Yahoo's quoteSummary modules.

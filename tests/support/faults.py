@@ -61,6 +61,18 @@ def temp_files(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).rglob("*.tmp") if p.is_file())
 
 
+def _end_child(child: subprocess.Popen, timeout: float) -> None:
+    """Close a helper child's stdin (its cue to exit) and wait for it; kill it if it does not go in time."""
+    with contextlib.suppress(OSError):
+        assert child.stdin is not None
+        child.stdin.close()
+    try:
+        child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait(timeout=timeout)
+
+
 # --- a private tmpfs -------------------------------------------------------------------
 
 
@@ -137,14 +149,7 @@ class PrivateTmpfs:
         """End the helper; its namespace, and the tmpfs with it, goes away."""
         if self._helper is None:
             return
-        with contextlib.suppress(OSError):
-            assert self._helper.stdin is not None
-            self._helper.stdin.close()
-        try:
-            self._helper.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._helper.kill()
-            self._helper.wait(timeout=10)
+        _end_child(self._helper, timeout=10)
         self._helper = None
 
     def __enter__(self) -> PrivateTmpfs:
@@ -349,14 +354,7 @@ class NightlyForkServer:
                         phase=marks[-1][0] if marks else "fork", seconds=seconds, marks=marks)
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            assert self._server.stdin is not None
-            self._server.stdin.close()
-        try:
-            self._server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self._server.kill()
-            self._server.wait(timeout=30)
+        _end_child(self._server, timeout=30)
 
     def __enter__(self) -> NightlyForkServer:
         return self

@@ -27,6 +27,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -54,29 +55,36 @@ def _process_tree(pid: int) -> list[int]:
     return found
 
 
-def process_tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants (0 once it is gone)."""
+def _tree_total(pid: int, read: Callable[[int], int]) -> int:
+    """The sum of ``read(member)`` over ``pid`` and its live descendants, skipping any that has gone."""
     total = 0
     for member in _process_tree(pid):
         try:
-            with open(f"/proc/{member}/status", encoding="ascii") as status:
-                total += next((int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:")), 0)
+            total += read(member)
         except (FileNotFoundError, ProcessLookupError):
             continue
     return total
 
 
+def _rss(member: int) -> int:
+    with open(f"/proc/{member}/status", encoding="ascii") as status:
+        return next((int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:")), 0)
+
+
+def _cpu_ticks(member: int) -> int:
+    with open(f"/proc/{member}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+
+
+def process_tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants (0 once it is gone)."""
+    return _tree_total(pid, _rss)
+
+
 def process_tree_cpu(pid: int) -> float:
     """CPU seconds (user + system) used so far by ``pid`` and its live descendants."""
-    ticks = 0
-    for member in _process_tree(pid):
-        try:
-            with open(f"/proc/{member}/stat", encoding="ascii") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return _tree_total(pid, _cpu_ticks) / os.sysconf("SC_CLK_TCK")
 
 
 class RssSampler:
