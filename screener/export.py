@@ -38,19 +38,6 @@ EXPORT_FORMATS: dict[str, str] = {
     "parquet": "application/vnd.apache.parquet",
 }
 
-#: Excel number formats per catalog unit; the cell keeps the stored value.
-_EXCEL_FORMATS: dict[str, str] = {
-    "fraction": "0.0%",
-    "ratio": '0.00"×"',
-    "usd_m": '"$"#,##0,,"M"',
-    "price": '"$"#,##0.00',
-    "shares": "#,##0",
-    "count": "0",
-    "rank": "0",
-    "number": "0.00",
-    "date": "yyyy-mm-dd",
-}
-
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -120,7 +107,7 @@ def to_excel_bytes(frame: pd.DataFrame, sheet_name: str = "Screen") -> bytes:
         sheet.append([_excel_cell(v, t) for v, t in zip(row, text_flags)])
     for index, spec in enumerate(specs, start=1):
         letter = get_column_letter(index)
-        number_format = _EXCEL_FORMATS.get(spec.unit) if spec else None
+        number_format = spec.unit_info.excel_format if spec else None
         if number_format:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                 cell.number_format = number_format

@@ -38,28 +38,37 @@ GROUPS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Unit:
-    """How a stored number is shown and typed: ``display = stored * scale``."""
+    """How a stored number is shown and typed: ``display = stored * scale``.
+
+    ``word`` names the unit in documentation tables; ``excel_format`` is the number
+    format an Excel export gives the stored value (None: Excel's default).
+    """
 
     name: str
+    word: str
     scale: float = 1.0
     prefix: str = ""
     suffix: str = ""
     decimals: int = 2
     widget_step: float = 1.0
+    excel_format: str | None = None
 
 
 UNITS: dict[str, Unit] = {
-    "fraction": Unit("fraction", scale=100.0, suffix="%", decimals=1, widget_step=1.0),
-    "ratio": Unit("ratio", suffix="×", decimals=2, widget_step=0.1),
-    "usd_m": Unit("usd_m", scale=1e-6, prefix="$", suffix="M", decimals=0, widget_step=50.0),
-    "price": Unit("price", prefix="$", decimals=2, widget_step=1.0),
-    "shares": Unit("shares", decimals=0, widget_step=1000.0),
-    "count": Unit("count", decimals=0, widget_step=1.0),
-    "number": Unit("number", decimals=2, widget_step=0.1),
-    "rank": Unit("rank", decimals=0, widget_step=1.0),
-    "bool": Unit("bool", decimals=0),
-    "text": Unit("text", decimals=0),
-    "date": Unit("date", decimals=0),
+    "fraction": Unit("fraction", "%", scale=100.0, suffix="%", decimals=1, widget_step=1.0, excel_format="0.0%"),
+    # Index weights are hundredths of a percent (IWM's largest holding is about 1%).
+    "weight": Unit("weight", "%", scale=100.0, suffix="%", decimals=3, widget_step=0.01, excel_format="0.000%"),
+    "ratio": Unit("ratio", "×", suffix="×", decimals=2, widget_step=0.1, excel_format='0.00"×"'),
+    "usd_m": Unit("usd_m", "$M/$B", scale=1e-6, prefix="$", suffix="M", decimals=0, widget_step=50.0,
+                  excel_format='"$"#,##0,,"M"'),
+    "price": Unit("price", "$ per share", prefix="$", decimals=2, widget_step=1.0, excel_format='"$"#,##0.00'),
+    "shares": Unit("shares", "shares", decimals=0, widget_step=1000.0, excel_format="#,##0"),
+    "count": Unit("count", "count", decimals=0, widget_step=1.0, excel_format="0"),
+    "number": Unit("number", "number", decimals=2, widget_step=0.1, excel_format="0.00"),
+    "rank": Unit("rank", "1 to 99", decimals=0, widget_step=1.0, excel_format="0"),
+    "bool": Unit("bool", "yes/no", decimals=0),
+    "text": Unit("text", "text", decimals=0),
+    "date": Unit("date", "date", decimals=0, excel_format="yyyy-mm-dd"),
 }
 
 
@@ -146,7 +155,7 @@ FIELDS: tuple[Field, ...] = (
           source_keys=("industry",)),
     Field("market_cap", "Market cap", "identity", "float", "usd_m", "Market capitalisation in US dollars.",
           source_keys=("marketCap",), valid=(0.0, 5e13)),
-    Field("index_weight", "Index weight", "identity", "float", "fraction",
+    Field("index_weight", "Index weight", "identity", "float", "weight",
           "Weight in the iShares Russell 2000 ETF (IWM) holdings.", valid=(0.0, 1.0)),
     # growth -----------------------------------------------------------------
     Field("earnings_growth", "Earnings growth", "growth", "float", "fraction",
@@ -342,12 +351,9 @@ def catalog_markdown() -> str:
     ``tests/test_fields.py`` fails when the README's copy drifts, so the documentation
     cannot disagree with the code.  Regenerate with ``python -m screener fields``.
     """
-    unit_words = {"fraction": "%", "ratio": "×", "usd_m": "$M/$B", "price": "$", "shares": "shares",
-                  "count": "count", "number": "number", "rank": "1–99", "bool": "yes/no", "text": "text",
-                  "date": "date"}
     lines = ["| group | field | label | unit | definition |", "|---|---|---|---|---|"]
     for group, group_label in GROUPS.items():
         for spec in fields_in_group(group):
             definition = spec.help.replace("|", "\\|")
-            lines.append(f"| {group_label} | `{spec.name}` | {spec.label} | {unit_words[spec.unit]} | {definition} |")
+            lines.append(f"| {group_label} | `{spec.name}` | {spec.label} | {spec.unit_info.word} | {definition} |")
     return "\n".join(lines)

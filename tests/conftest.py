@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.realdata import REALDATA, realdata_path  # noqa: F401  (kept importable from here)
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_AS_OF = dt.date(2026, 11, 20)
 

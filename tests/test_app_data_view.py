@@ -9,7 +9,7 @@ import pytest
 
 from screener import store
 from screener.db import history
-from screener.fields import FIELDS, UNITS
+from screener.fields import FIELDS
 from screener.sources.base import FAILURE_REASONS
 from screener.ui import data_view
 
@@ -46,9 +46,8 @@ def test_failures_frame_most_first_with_meaning_and_capped_examples(monkeypatch)
     assert frame["meaning"].iloc[1] == data_view.FAILURE_MEANINGS["rate_limit"]
 
 
-def test_every_failure_reason_and_unit_has_words():
+def test_every_failure_reason_has_words():
     assert set(data_view.FAILURE_MEANINGS) == set(FAILURE_REASONS)
-    assert set(data_view.UNIT_NAMES) == set(UNITS)
 
 
 def test_rejected_and_timings_frames():

@@ -38,6 +38,7 @@ def test_display_units_round_trip_and_read_as_people_expect():
     growth = field("revenue_growth")
     assert growth.to_display(0.1) == 10 and math.isclose(growth.from_display(12.5), 0.125)
     assert growth.format(0.1234) == "12.3%"
+    assert field("index_weight").format(0.00052) == "0.052%"  # IWM weights are hundredths of a percent
     assert field("debt_to_equity").format(0.5) == "0.50×"
     assert field("market_cap").format(950e6) == "$950M" and field("market_cap").format(1.234e9) == "$1.23B"
     assert field("close").format(-3.2) == "-$3.20"

@@ -21,7 +21,7 @@ import pytest
 
 from screener import store
 from screener.fields import FIELD_NAMES
-from screener.nightly import EXIT_FAILED, EXIT_OK, EXIT_TOO_MUCH_LOST, NightlyOptions, run_nightly
+from screener.nightly import EXIT_FAILED, EXIT_OK, EXIT_TOO_MUCH_LOST, NightlyOptions, RunOutcome, run_nightly
 from screener.sources.base import MarketData
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def tiny_market(as_of: dt.date, n: int = 30, sessions: int = 300, seed: int = 1,
     return MarketData(source="files", universe=universe, prices=prices, fundamentals=fundamentals)
 
 
-def run(data_dir: Path, market: MarketData, **options) -> "RunOutcome":  # noqa: F821
+def run(data_dir: Path, market: MarketData, **options) -> RunOutcome:
     opts = NightlyOptions(source="files", data_dir=data_dir, **options)
     return run_nightly(opts, progress=lambda *_: None, out=io.StringIO(), loader=lambda _o, _p: market)
 

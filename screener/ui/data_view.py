@@ -29,20 +29,6 @@ FAILURE_MEANINGS: dict[str, str] = {
     "short_history": "Too little price history for the signals",
 }
 
-#: How each catalog unit reads in the field table.
-UNIT_NAMES: dict[str, str] = {
-    "fraction": "%",
-    "ratio": "×",
-    "usd_m": "US dollars",
-    "price": "$ per share",
-    "shares": "shares",
-    "count": "count",
-    "number": "number",
-    "rank": "1 to 99",
-    "bool": "yes / no",
-    "text": "text",
-    "date": "date",
-}
 DIRECTIONS: dict[int, str] = {1: "higher", -1: "lower", 0: "—"}
 #: Most tickers listed per failure reason or stale list before "and N more".
 TICKERS_SHOWN = 30
@@ -174,7 +160,7 @@ def catalog_frame() -> pd.DataFrame:
         "name": [f.name for f in FIELDS],
         "label": [f.label for f in FIELDS],
         "group": [GROUPS[f.group] for f in FIELDS],
-        "unit": [UNIT_NAMES.get(f.unit, f.unit) for f in FIELDS],
+        "unit": [f.unit_info.word for f in FIELDS],
         "better": [DIRECTIONS[f.direction] for f in FIELDS],
         "help": [f.help for f in FIELDS],
     })
