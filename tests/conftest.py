@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_AS_OF = dt.date(2026, 11, 20)
 
 
