@@ -43,14 +43,18 @@ else:
             st.page_link("pages/2_Quality_vs_Junk.py", label="Quality vs Junk in detail",
                          icon=":material/compare_arrows:")
 
-link = st.column_config.LinkColumn("Stock", display_text=r"ticker=([^&]+)", width=60,
-                                   help="Open the stock's page")
-bucket = st.column_config.TextColumn("Bucket", width=70)
+# Both watch tables start with the same link, name and bucket columns.
+shared_columns = {
+    "link": st.column_config.LinkColumn("Stock", display_text=r"ticker=([^&]+)", width=60,
+                                        help="Open the stock's page"),
+    "name": st.column_config.TextColumn("Name", width=170),
+    "quality_bucket": st.column_config.TextColumn("Bucket", width=70),
+}
 left, right = st.columns(2)
 with left:
     st.subheader("Biggest volume surges today")
     st.dataframe(market_overview.volume_surges(stocks), hide_index=True, column_config={
-        "link": link, "name": st.column_config.TextColumn("Name", width=170), "quality_bucket": bucket,
+        **shared_columns,
         "volume_surge": st.column_config.NumberColumn("Surge", format="%.1f×", help="Volume / 50-day average"),
         "volume": st.column_config.NumberColumn("Volume", format="compact"),
         "return_1m": st.column_config.NumberColumn("Return 1m", format="percent"),
@@ -58,7 +62,7 @@ with left:
 with right:
     st.subheader("Strongest relative strength")
     st.dataframe(market_overview.strongest_rs(stocks), hide_index=True, column_config={
-        "link": link, "name": st.column_config.TextColumn("Name", width=170), "quality_bucket": bucket,
+        **shared_columns,
         "rs_rating": st.column_config.NumberColumn("RS rating", format="%d", help="1-99 across the universe"),
         "rs_6m": st.column_config.NumberColumn("RS vs IWM 6m", format="percent"),
         "return_6m": st.column_config.NumberColumn("Return 6m", format="percent"),

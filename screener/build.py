@@ -16,7 +16,7 @@ import pandas as pd
 from screener.fields import BENCHMARKS, FIELDS, INFO_FIELDS, INSIDER_FIELDS
 from screener.fundamentals import derive_flags
 from screener.quality import add_quality
-from screener.signals import compute_price_signals
+from screener.signals import compute_price_signals, stale_price_tickers
 from screener.sources.base import MarketData, Rejections
 
 
@@ -42,10 +42,10 @@ def build_stocks(data: MarketData, as_of: dt.date | None = None) -> BuildResult:
     universe = universe[~universe.index.isin(BENCHMARKS)]
 
     failures = dict(data.failures)
-    priced = signals.index[signals["close"].notna()]
-    for ticker in universe.index.difference(priced):
+    unpriced = universe.index.difference(signals.index).union(stale_price_tickers(signals))
+    for ticker in unpriced.intersection(universe.index):
         failures.setdefault(ticker, "no_prices")
-    tickers = universe.index.intersection(priced)
+    tickers = universe.index.difference(unpriced)
 
     stocks = pd.DataFrame(index=pd.Index(tickers, name="ticker"))
     fundamentals = data.fundamentals.drop_duplicates("ticker").set_index("ticker").reindex(tickers)

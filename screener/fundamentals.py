@@ -146,13 +146,6 @@ def map_info_dicts(records: Iterable[tuple[str, Mapping[str, Any], pd.DataFrame 
     return map_info_frame(frame, file, rejections, row_labels=frame["ticker"])
 
 
-def map_info_dict(ticker: str, info: Mapping[str, Any], rejections: Rejections,
-                  insider_purchases: pd.DataFrame | None = None) -> dict[str, Any]:
-    """One ticker's catalog values (see :func:`map_info_dicts`): ``ticker`` and every info and
-    insider field, null where unknown."""
-    return map_info_dicts([(ticker, info, insider_purchases)], rejections).iloc[0].to_dict()
-
-
 def insider_values(purchases: pd.DataFrame) -> dict[str, Any]:
     """Catalog insider fields from yfinance's ``Ticker.insider_purchases`` frame.
 

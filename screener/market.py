@@ -57,12 +57,6 @@ SPREAD_PAIRS: dict[str, tuple[str, str]] = {
     "quality_bucket": ("quality", "junk"),
     "is_profitable": ("profitable", "unprofitable"),
 }
-BREADTH_SERIES: dict[str, str] = {
-    "above_sma_50": "Share above 50-day SMA",
-    "above_sma_200": "Share above 200-day SMA",
-    "new_highs": "New 52-week highs",
-    "new_lows": "New 52-week lows",
-}
 
 
 def _long(frame: pd.DataFrame) -> pd.DataFrame:
@@ -101,7 +95,8 @@ def _new_extreme(close: np.ndarray, n: int, highest: bool) -> np.ndarray:
 def breadth_history(prices: pd.DataFrame, days: int = 252) -> pd.DataFrame:
     """Per session over the last ``days``: share above SMA 50/200, new 52-week highs/lows.
 
-    Series keys are those of :data:`BREADTH_SERIES` (shares are fractions, highs and lows counts).
+    Series: ``above_sma_50`` and ``above_sma_200`` (shares, as fractions), ``new_highs`` and
+    ``new_lows`` (counts).
     """
     panel = build_panel(prices)
     close = panel.close[:, _constituent_mask(panel)]
