@@ -7,6 +7,8 @@ scripted transport that answers each attempt as told.
 from __future__ import annotations
 
 import random
+import threading
+import time
 
 import pytest
 from curl_cffi import requests as curl_requests
@@ -219,6 +221,44 @@ def test_real_answers_between_errors_keep_the_run_going():
         assert polite.get(CHART).status_code == 200
     assert not polite.limiter.blocked
 
+
+
+class Gate:
+    """A transport that holds every request until released, counting how many are inside at once."""
+
+    def __init__(self) -> None:
+        self.inside = 0
+        self.peak = 0
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+
+    def __call__(self, session, method, url, **kwargs):
+        with self.lock:
+            self.inside += 1
+            self.peak = max(self.peak, self.inside)
+        self.release.wait(timeout=10)
+        with self.lock:
+            self.inside -= 1
+        return response(200)
+
+
+@pytest.mark.parametrize("cap, expected_peak", [(None, 6), (2, 2)])
+def test_requests_in_flight_are_capped_whatever_threads_send_them(cap, expected_peak):
+    """yf.download's thread pool ignores our worker count, so the session itself holds the cap."""
+    gate = Gate()
+    polite = PoliteSession(RateLimiter(1e6), transport=gate, max_in_flight=cap)
+    senders = [threading.Thread(target=polite.get, args=(f"{CHART}{i}",)) for i in range(6)]
+    for sender in senders:
+        sender.start()
+    deadline = time.monotonic() + 5
+    while gate.inside < expected_peak and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # room for any sender the cap should be holding back to get in
+    gate.release.set()
+    for sender in senders:
+        sender.join()
+    assert gate.peak == expected_peak
+    assert polite.stats.total == 6
 
 def test_outcomes_and_kinds():
     assert outcome_of(None, Timeout("t"), CHART) == "timeout"

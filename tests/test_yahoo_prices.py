@@ -162,7 +162,7 @@ def test_a_ticker_yfinance_skipped_without_a_request_is_asked_for_again(panel, t
         return wide
 
     monkeypatch.setattr(yahoo_prices.yf, "download", skips_acco_once)
-    # One worker, so the real race cannot add a skip of its own to the one simulated here.
+    # One worker: yfinance's sequential path, so its thread race cannot add a skip to the simulated one.
     rows, failures = download(session, ["AAT", "ABR", "ACCO"], dt.date(2024, 3, 1), dt.date(2024, 3, 9), 1, 10)
     assert calls == [["AAT", "ABR", "ACCO"], ["ACCO"]]
     assert failures == {} and set(rows["ticker"]) == {"AAT", "ABR", "ACCO"}

@@ -320,7 +320,7 @@ class _Night:
         self.rejections = Rejections()
         self.limiter = RateLimiter(options.rate, backoff_base_s=options.backoff_base_s)
         self.session = PoliteSession(self.limiter, max_attempts=options.max_attempts, timeout_s=options.timeout_s,
-                                     transport=transport)
+                                     transport=transport, max_in_flight=options.workers)
         self.checkpoint = Checkpoint(self.cache_dir, (as_of or self.today).isoformat())
         self.notes: list[str] = []
         self.previous_prices = empty_prices()

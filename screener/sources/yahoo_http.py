@@ -15,6 +15,9 @@ download alike:
   that waits for a slot before each attempt, retries 429, 5xx, timeouts and garbled
   JSON a few times, counts every attempt by kind, and remembers the last outcome per
   URL path, because ``yf.download`` swallows errors and leaves only all-NaN columns.
+  It also caps the requests in flight: ``yf.download``'s threads come from a pool that
+  the ``multitasking`` package sizes once, at import, to the machine's core count, so
+  its ``threads=`` argument cannot bound them; the cap has to live here.
 
 Tests and benchmarks swap the network for a fake with ``transport=``; everything
 above it (this module, yfinance, the source) runs for real.
@@ -22,6 +25,7 @@ above it (this module, yfinance, the source) runs for real.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -235,11 +239,12 @@ class PoliteSession(curl_requests.Session):
 
     After ``max_attempts`` the last answer is handed to the caller as is (yfinance then
     raises ``YFRateLimitError`` on a 429, or records the failure), or the last network
-    error is raised.
+    error is raised.  ``max_in_flight`` caps the requests waiting for an answer at once,
+    whichever threads send them (None: no cap).
     """
 
     def __init__(self, limiter: RateLimiter, *, max_attempts: int = 4, timeout_s: float = 20.0,
-                 transport: Transport | None = None) -> None:
+                 transport: Transport | None = None, max_in_flight: int | None = None) -> None:
         super().__init__(impersonate="chrome", timeout=timeout_s)
         self.limiter = limiter
         self.max_attempts = max_attempts
@@ -248,6 +253,7 @@ class PoliteSession(curl_requests.Session):
         self._outcomes: dict[str, str] = {}
         self._requests_by_path: Counter = Counter()
         self._lock = threading.Lock()
+        self._in_flight = threading.BoundedSemaphore(max_in_flight) if max_in_flight else contextlib.nullcontext()
 
     def request(self, method: Any, url: str, **kwargs: Any) -> curl_requests.Response:  # type: ignore[override]
         kind = request_kind(url)
@@ -265,7 +271,8 @@ class PoliteSession(curl_requests.Session):
                 raise
             response, error = None, None
             try:
-                response = self._transport(self, method, url, **kwargs)
+                with self._in_flight:
+                    response = self._transport(self, method, url, **kwargs)
             except RequestException as exc:
                 error = exc
             outcome = outcome_of(response, error, url)

@@ -80,14 +80,17 @@ def download(session: PoliteSession, tickers: list[str], start: dt.date, end: dt
     therefore asked for again, up to :data:`SKIPPED_ROUNDS` times, before it counts as
     failed; a ticker Yahoo did answer is judged by that answer.  (yfinance also sends
     nothing for a ticker its timezone cache already knows has no data; asking again
-    then costs no request, and the ticker ends as ``no_prices``.)
+    then costs no request, and the ticker ends as ``no_prices``.)  With one worker
+    yfinance's sequential path is used, which has no such race.  yfinance cannot be
+    told how many threads to use (see :mod:`yahoo_http`); the session caps the
+    requests in flight.
     """
     paths = {ticker: f"/v8/finance/chart/{ticker}" for ticker in tickers}
     frames, failures, pending = [], {}, list(tickers)
     for _round in range(1 + SKIPPED_ROUNDS):
         before = {ticker: session.requests_for(paths[ticker]) for ticker in pending}
         wide = yf.download(pending, start=start.isoformat(), end=end.isoformat(), session=session,
-                           threads=max(1, min(workers, len(pending))), group_by="ticker", auto_adjust=True,
+                           threads=workers > 1 and len(pending) > 1, group_by="ticker", auto_adjust=True,
                            actions=False, progress=False, timeout=timeout_s, multi_level_index=True)
         rows = _long(wide)
         frames.append(rows)
