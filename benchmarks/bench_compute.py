@@ -117,6 +117,12 @@ def run_scenario(name: str, panel_path: Path, runs: int) -> list[dict[str, objec
     else:
         stocks = add_quality(synthetic_stocks(compute_price_signals(prices)))
         start = market.window_start(dt.date(2023, 12, 29), "6m")
+        # A year of nightly snapshots: every session's buckets stored, reshuffled a little each night.
+        sessions = pd.to_datetime(prices.loc[prices["ticker"] == "IWM", "date"]).sort_values().iloc[-252:]
+        shuffle = np.random.default_rng(2)
+        nightly = pd.concat([stocks[["ticker", "quality_bucket"]].assign(
+            date=session, quality_bucket=np.where(shuffle.random(len(stocks)) < 0.05, "middle",
+                                                  stocks["quality_bucket"])) for session in sessions])
         calls: dict[str, Callable[[], object]] = {
             "breadth_history": lambda: market.breadth_history(prices),
             "ratio_history": lambda: market.ratio_history(prices),
@@ -124,6 +130,7 @@ def run_scenario(name: str, panel_path: Path, runs: int) -> list[dict[str, objec
             "sector_participation_history": lambda: market.sector_participation_history(prices, stocks),
             "bucket_returns (quality)": lambda: market.bucket_returns(prices, stocks, start=start),
             "bucket_returns (sector)": lambda: market.bucket_returns(prices, stocks, by="sector", start=start),
+            "point_in_time_returns (252 snap.)": lambda: market.point_in_time_returns(prices, nightly, start=start),
             "spread_by_sector": lambda: market.spread_by_sector(prices, stocks, start),
             "stock_history": lambda: market.stock_history(prices, "S00007", start=start),
         }
@@ -149,7 +156,7 @@ def main() -> None:
         return
     print(f"python {sys.version.split()[0]}, pandas {pd.__version__}, numpy {np.__version__}; "
           f"median of {args.runs} runs (20,000: at most 3)\n")
-    print(f"{'panel':>14}  {'step':<30} {'median s':>9} {'long rows':>11} {'input MB':>9} {'peak MB':>8}")
+    print(f"{'panel':>14}  {'step':<34} {'median s':>9} {'long rows':>11} {'input MB':>9} {'peak MB':>8}")
     with tempfile.TemporaryDirectory(prefix="bench_compute_") as folder:
         for scenario, n_tickers in (("compute", 2_000), ("compute", 20_000), ("market", 2_000)):
             panel_path = Path(folder) / f"prices_{n_tickers}.parquet"
@@ -161,7 +168,7 @@ def main() -> None:
                  "--runs", str(args.runs)],
                 check=True, capture_output=True, text=True, cwd=ROOT)
             for row in json.loads(child.stdout.strip().splitlines()[-1]):
-                print(f"{row['scenario']:>14}  {row['step']:<30} {row['seconds']:>9.3f} {row['rows']:>11,} "
+                print(f"{row['scenario']:>14}  {row['step']:<34} {row['seconds']:>9.3f} {row['rows']:>11,} "
                       f"{row['input_mb']:>9.0f} {row['peak_mb']:>8.0f}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -40,6 +41,16 @@ def _share(text: str) -> float:
     return value
 
 
+def _weeks(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 104:
+        raise argparse.ArgumentTypeError("must be between 0 and 104 (two years of weekly snapshots)")
+    return value
+
+
 def _tickers(text: str) -> tuple[str, ...]:
     tickers = tuple(t.strip().upper() for t in text.split(",") if t.strip())
     if not tickers:
@@ -66,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "usable data (default 0.10)")
     nightly.add_argument("--keep-prices", type=int, default=store.DEFAULT_KEEP_PRICES,
                          help="newest snapshots that keep prices.parquet (default 5)")
+    demo = nightly.add_argument_group("demo source")
+    demo.add_argument("--backfill-weeks", type=_weeks, default=0, metavar="N",
+                      help="first publish a demo snapshot for each of the N weeks before --as-of, the "
+                           "history point-in-time baskets need (about 2 s each)")
     files = nightly.add_argument_group("files source")
     files.add_argument("--universe", type=Path,
                        help="iShares IWM holdings CSV as published, or any CSV with a ticker column "
@@ -136,6 +151,16 @@ def run_nightly_command(args: argparse.Namespace) -> int:
                              max_loss=args.max_loss, keep_prices=args.keep_prices,
                              universe=args.universe, prices=args.prices, fundamentals=args.fundamentals,
                              source_options={"options": yahoo} if args.source == "yahoo" else {})
+    if args.backfill_weeks:
+        if args.source != "demo":
+            print("error: --backfill-weeks rebuilds past evenings of the demo market; real sources cannot "
+                  "fetch past fundamentals", file=sys.stderr)
+            return 1
+        anchor = args.as_of or dt.date.today()
+        for weeks_back in range(args.backfill_weeks, 0, -1):
+            code = run_nightly(replace(options, as_of=anchor - dt.timedelta(weeks=weeks_back))).exit_code
+            if code:
+                return code
     return run_nightly(options).exit_code
 
 

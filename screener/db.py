@@ -223,3 +223,25 @@ def history(data_dir: Path) -> pd.DataFrame:
         return con.execute(sql, list(buckets)).df()[columns]
     finally:
         con.close()
+
+
+def memberships(snapshots: list[Snapshot], column: str) -> pd.DataFrame:
+    """``date, ticker, <column>`` for every stock of the given snapshots: who was in which basket when.
+
+    Feeds :func:`screener.market.point_in_time_returns`.  ``column`` must be a catalog
+    field (it is the only identifier that reaches the SQL); the date is the snapshot
+    folder's (``date=YYYY-MM-DD``, read as a hive partition as in :func:`history`).
+    """
+    if column not in FIELD_NAMES:
+        raise ValueError(f"{column!r} is not a catalog field")
+    if not snapshots:
+        return pd.DataFrame({"date": pd.Series(dtype="datetime64[us]"), "ticker": pd.Series(dtype="str"),
+                             column: pd.Series(dtype="object")})
+    con = duckdb.connect(":memory:")
+    try:
+        stocks = con.read_parquet([str(s.stocks_path) for s in snapshots], hive_partitioning=True,
+                                  union_by_name=True)
+        sql = f'SELECT "date", ticker, {quote_identifier(column)} FROM stocks ORDER BY "date", ticker'
+        return stocks.query("stocks", sql).df()
+    finally:
+        con.close()

@@ -124,15 +124,18 @@ def ratio_history(prices: pd.DataFrame, numerator: str = "IWM", denominator: str
     return _long(wide.iloc[-days:])
 
 
-def _group_labels(stocks: pd.DataFrame, by: str) -> pd.Series:
-    """ticker -> group label for the split ``by``; tickers without a label are left out."""
+def _label_values(stocks: pd.DataFrame, by: str) -> pd.Series:
+    """Each row's group label for the split ``by`` (str, or null without one), on the frame's index."""
     if by not in GROUPINGS:
         raise ValueError(f"cannot split by {by!r}; choose one of {', '.join(GROUPINGS)}")
-    labels = stocks.set_index("ticker")[by]
     mapping = GROUPINGS[by]
-    if mapping is not None:
-        labels = labels.astype("object").map(mapping)
-    labels = labels.dropna().astype("str")
+    labels = stocks[by].astype("object")
+    return labels.map(mapping) if mapping is not None else labels
+
+
+def _group_labels(stocks: pd.DataFrame, by: str) -> pd.Series:
+    """ticker -> group label for the split ``by``; tickers without a label are left out."""
+    labels = _label_values(stocks, by).set_axis(stocks["ticker"]).dropna().astype("str")
     return labels[~labels.index.isin(BENCHMARKS)]
 
 
@@ -174,15 +177,23 @@ def _window_panel(prices: pd.DataFrame, start: dt.date | None,
     return panel, 0 if start is None else _base_row(panel, start)
 
 
-def _group_cumulative(panel: PricePanel, base: int, onehot: np.ndarray) -> np.ndarray:
-    """sessions-from-base x groups cumulative equal-weighted returns (NaN for a group without members)."""
-    daily = _daily_returns(panel.close)[base:]
+def _group_sums(daily: np.ndarray, onehot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sum of members' daily returns, members with a return) per session and group."""
     present = ~np.isnan(daily)
-    sums = np.where(present, daily, 0.0) @ onehot
-    counts = present.astype("float64") @ onehot
+    return np.where(present, daily, 0.0) @ onehot, present.astype("float64") @ onehot
+
+
+def _compound_means(sums: np.ndarray, counts: np.ndarray, has_members: np.ndarray) -> np.ndarray:
+    """Cumulative return of each group's daily mean (NaN for a group that never had members)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         group_daily = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    return np.where(onehot.sum(axis=0) > 0, _compound(group_daily), np.nan)
+    return np.where(has_members, _compound(group_daily), np.nan)
+
+
+def _group_cumulative(panel: PricePanel, base: int, onehot: np.ndarray) -> np.ndarray:
+    """sessions-from-base x groups cumulative equal-weighted returns (NaN for a group without members)."""
+    sums, counts = _group_sums(_daily_returns(panel.close)[base:], onehot)
+    return _compound_means(sums, counts, onehot.sum(axis=0) > 0)
 
 
 def bucket_returns(prices: pd.DataFrame, stocks: pd.DataFrame, by: str = "quality_bucket",
@@ -197,6 +208,55 @@ def bucket_returns(prices: pd.DataFrame, stocks: pd.DataFrame, by: str = "qualit
     cumulative = _group_cumulative(panel, base, onehot)
     iwm = panel.close[base:, panel.column(BENCHMARK)]
     wide = pd.DataFrame(cumulative, index=panel.sessions[base:], columns=groups)
+    wide[BENCHMARK] = iwm / iwm[0] - 1
+    return _long(wide)
+
+
+def point_in_time_returns(prices: pd.DataFrame, memberships: pd.DataFrame, by: str = "quality_bucket",
+                          start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame | None:
+    """Like :func:`bucket_returns`, but each session's baskets are those known the evening before.
+
+    ``memberships`` holds the stored snapshots' labels: columns ``date`` (the snapshot's
+    date), ``ticker`` and ``by``.  A snapshot is built after its session's close, so
+    the return of session t counts for the baskets of the newest snapshot dated before
+    t; no stock is judged on anything published after the day it is scored for.  The
+    window starts at the later of its base session and the first snapshot's session
+    (before that no basket existed); ``IWM`` is measured from the same session.  None
+    when no snapshot precedes a session of the window.  Tickers without prices in
+    ``prices`` (left the index since) cannot count.
+    """
+    panel, base = _window_panel(prices, start, end)
+    frame = memberships.assign(date=pd.to_datetime(memberships["date"]), label=_label_values(memberships, by))
+    dates = pd.DatetimeIndex(sorted(frame["date"].unique()))
+    # Per session: the newest snapshot dated strictly before it (-1: none yet).
+    snapshot_of = dates.searchsorted(panel.sessions, side="left") - 1
+    known = np.flatnonzero(snapshot_of >= 0)
+    if not known.size:
+        return None
+    base = max(base, int(known[0]) - 1)
+    if base >= len(panel.sessions) - 1:
+        return None
+    labelled = frame.dropna(subset=["label"])
+    labelled = labelled[~labelled["ticker"].isin(BENCHMARKS)]
+    groups = pd.Index(sorted(labelled["label"].unique()))
+    # snapshots x panel tickers: the group number of each stock in each snapshot (-1: none).
+    codes = np.full((len(dates), len(panel.tickers)), -1)
+    columns = panel.tickers.get_indexer(labelled["ticker"])
+    inside = columns >= 0
+    codes[dates.get_indexer(labelled["date"])[inside], columns[inside]] = groups.get_indexer(labelled["label"])[inside]
+    rows = np.arange(base + 1, len(panel.sessions))
+    held = codes[snapshot_of[rows]]  # sessions-after-base x tickers
+    daily = _daily_returns(panel.close)[rows]
+    present = ~np.isnan(daily)
+    sums = np.zeros((len(rows) + 1, len(groups)))
+    counts = np.zeros_like(sums)
+    for number in range(len(groups)):
+        member = (held == number) & present
+        sums[1:, number] = np.where(member, daily, 0.0).sum(axis=1)
+        counts[1:, number] = member.sum(axis=1)
+    has_members = np.array([(held == number).any() for number in range(len(groups))], dtype=bool)
+    wide = pd.DataFrame(_compound_means(sums, counts, has_members), index=panel.sessions[base:], columns=groups)
+    iwm = panel.close[base:, panel.column(BENCHMARK)]
     wide[BENCHMARK] = iwm / iwm[0] - 1
     return _long(wide)
 

@@ -97,3 +97,61 @@ def test_without_prices_the_page_explains_and_keeps_the_stock_level_charts(fresh
     assert "basket returns" in notes and "price history" in notes
     assert not at.metric
     assert len(at.get("vega_lite_chart")) == 2  # members by sector, quality against return
+
+
+# --------------------------------------------------------------------------- point-in-time baskets
+@pytest.fixture(scope="module")
+def weekly_history(tmp_path_factory) -> Path:
+    """The demo snapshot of 2026-11-20 and the three Fridays before it, through the real CLI."""
+    from screener import cli
+
+    data_dir = tmp_path_factory.mktemp("weekly")
+    assert cli.main(["nightly", "--source", "demo", "--as-of", "2026-11-20", "--backfill-weeks", "3",
+                     "--data-dir", str(data_dir)]) == 0
+    return data_dir
+
+
+def test_backfill_publishes_one_demo_snapshot_a_week(weekly_history):
+    good, skipped = store.list_snapshots(weekly_history)
+    assert [s.date for s in good] == [dt.date(2026, 11, 20), dt.date(2026, 11, 13), dt.date(2026, 11, 6),
+                                      dt.date(2026, 10, 30)]
+    assert not skipped and all(s.is_demo for s in good)
+
+
+def test_point_in_time_baskets_match_an_independent_asof_join(weekly_history, monkeypatch):
+    snapshot, _ = store.latest_snapshot(weekly_history)
+    prices = pd.read_parquet(snapshot.prices_path)
+    closes = prices.assign(date=pd.to_datetime(prices["date"])).pivot(index="date", columns="ticker",
+                                                                       values="close").sort_index()
+    held = {s.date: pd.read_parquet(s.stocks_path).set_index("ticker")["quality_bucket"]
+            for s in store.list_snapshots(weekly_history)[0]}
+    first = min(held)  # 30 Oct: the window (6m) starts before any basket existed
+    window = closes.loc[pd.Timestamp(first):]
+    cumulative = {"quality": 1.0, "junk": 1.0}
+    for previous, session in zip(window.index[:-1], window.index[1:]):
+        basket_date = max(d for d in held if pd.Timestamp(d) < session)  # known the evening before
+        daily = closes.loc[session] / closes.loc[previous] - 1
+        for bucket in cumulative:
+            members = held[basket_date].index[held[basket_date] == bucket]
+            cumulative[bucket] *= 1 + daily[members].mean()
+    iwm = window["IWM"].iloc[-1] / window["IWM"].iloc[0] - 1
+
+    at = run_page(weekly_history, monkeypatch, baskets="Point-in-time")
+    today = pd.read_parquet(snapshot.stocks_path)["quality_bucket"].value_counts()
+    shown = metrics(at)
+    assert shown[f"Quality ({today['quality']:,} stocks)"] == f"{cumulative['quality'] - 1:+.1%}"
+    assert shown[f"Junk ({today['junk']:,} stocks)"] == f"{cumulative['junk'] - 1:+.1%}"
+    assert shown["IWM"] == f"{iwm:+.1%}"
+    text = " ".join(m.value for m in at.markdown)
+    assert "Point-in-time:" in text and "4 snapshots, 30 Oct 2026 to 20 Nov 2026" in text
+    assert "from 30 Oct 2026, the first stored snapshot" in text and "survivorship" in text
+    assert "Look-ahead caveat" not in text
+
+
+def test_point_in_time_without_earlier_snapshots_says_so_and_shows_todays(demo_data_dir, demo_files, monkeypatch):
+    _, stocks, closes = demo_files
+    at = run_page(demo_data_dir, monkeypatch, baskets="Point-in-time")
+    assert any("need a snapshot from an earlier evening" in i.value for i in at.info)
+    quality = stocks.loc[stocks["quality_bucket"] == "quality", "ticker"].tolist()
+    assert metrics(at)[f"Quality ({len(quality):,} stocks)"] == f"{basket_return(closes, quality, dt.date(2026, 5, 20)):+.1%}"
+    assert "Look-ahead caveat" in " ".join(m.value for m in at.markdown)

@@ -76,3 +76,12 @@ def test_presets_list_shows_builtins_with_english(tmp_path):
                             capture_output=True, text=True, cwd=REPO_ROOT, check=True)
     assert "quality-breakout  [built-in]  Quality small-cap breakout" in result.stdout
     assert "debt/equity < 1×" in result.stdout
+
+
+def test_backfill_is_for_the_demo_market_only(tmp_path, capsys):
+    assert main(["nightly", "--source", "files", "--backfill-weeks", "2", "--data-dir", str(tmp_path)]) == 1
+    assert "--backfill-weeks rebuilds past evenings of the demo market" in capsys.readouterr().err
+    assert not (tmp_path / "snapshots").exists()
+    for bad in ("-1", "105", "two"):
+        with pytest.raises(SystemExit):
+            main(["nightly", "--source", "demo", "--backfill-weeks", bad, "--data-dir", str(tmp_path)])

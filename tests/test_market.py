@@ -304,3 +304,71 @@ def test_real_bucket_returns_match_pandas_groupby(real_prices):
         np.testing.assert_allclose(series(got, bucket), want, rtol=1e-9, atol=1e-12)
     iwm = wide["IWM"]
     np.testing.assert_allclose(series(got, "IWM"), (iwm / iwm.iloc[0] - 1).to_numpy(), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- point-in-time baskets
+def memberships(rows: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """{snapshot date: {ticker: bucket}} as the long frame stored snapshots give."""
+    return pd.DataFrame([{"date": pd.Timestamp(date), "ticker": ticker, "quality_bucket": bucket}
+                         for date, members in rows.items() for ticker, bucket in members.items()])
+
+
+def test_point_in_time_baskets_change_the_day_after_each_snapshot():
+    prices = long_frame({
+        "IWM": [100, 100, 101, 102, 103, 104],
+        "SPY": [400] * 6,
+        "A": [10, 10, 11, 11, 12.1, 12.1],
+        "B": [20, 20, 20, 22, 22, 19.8],
+        "C": [5] * 6,
+    })
+    sessions = pd.bdate_range("2024-01-02", periods=6)
+    held = memberships({sessions[1]: {"A": "quality", "B": "junk", "C": "middle"},
+                        sessions[3]: {"A": "junk", "B": "quality"}})
+    got = market.point_in_time_returns(prices, held)
+    # No basket existed before the first snapshot's close: the lines start there.
+    assert got["date"].drop_duplicates().tolist() == list(sessions[1:])
+    # Sessions 3 and 4 use the first snapshot, 5 and 6 the second (dated the evening before).
+    np.testing.assert_allclose(series(got, "quality"), [0, 0.10, 0.10, 0.10, 1.10 * 0.90 - 1])
+    np.testing.assert_allclose(series(got, "junk"), [0, 0, 0.10, 1.10 * 1.10 - 1, 1.10 * 1.10 - 1])
+    np.testing.assert_allclose(series(got, "middle"), [0, 0, 0, 0, 0])  # C leaves: the line stays flat
+    np.testing.assert_allclose(series(got, "IWM"), [0, 0.01, 0.02, 0.03, 0.04])
+    # Today's buckets (the second snapshot) over the same window tell another story.
+    hindsight = market.bucket_returns(prices, held[held["date"] == sessions[3]], start=sessions[1].date())
+    np.testing.assert_allclose(series(hindsight, "quality"), [0, 0, 0.10, 0.10, -0.01])
+
+
+def test_point_in_time_window_starts_at_the_later_of_its_base_and_the_first_snapshot():
+    prices = long_frame({"IWM": [100, 101, 102, 103], "SPY": [1] * 4, "A": [10, 20, 30, 60]})
+    sessions = pd.bdate_range("2024-01-02", periods=4)
+    held = memberships({sessions[0]: {"A": "quality"}})
+    from_thursday = market.point_in_time_returns(prices, held, start=sessions[2].date())
+    np.testing.assert_allclose(series(from_thursday, "quality"), [0, 1.0])
+    assert market.point_in_time_returns(prices, memberships({sessions[3]: {"A": "quality"}})) is None
+    ending_wednesday = market.point_in_time_returns(prices, held, end=sessions[1].date())
+    np.testing.assert_allclose(series(ending_wednesday, "quality"), [0, 1.0])
+
+
+def test_real_point_in_time_returns_match_pandas_merge_asof(real_prices):
+    tickers = sorted(set(real_prices["ticker"]) - {"IWM", "SPY"})
+    rng = np.random.default_rng(11)
+    sessions = pd.DatetimeIndex(sorted(real_prices.loc[real_prices["ticker"] == "IWM", "date"].unique()))
+    snapshot_dates = sessions[(sessions >= "2023-06-01") & (sessions <= "2024-03-08")][::7]
+    held = pd.concat([pd.DataFrame({"date": date, "ticker": tickers,
+                                    "quality_bucket": rng.choice(["quality", "middle", "junk", None], len(tickers))})
+                      for date in snapshot_dates], ignore_index=True)
+    start = market.window_start(dt.date(2024, 3, 8), "6m")
+    got = market.point_in_time_returns(real_prices, held, start=start, end=dt.date(2024, 3, 8))
+
+    wide = pandas_wide(real_prices)
+    wide = wide[(wide.index >= wide.index[wide.index <= pd.Timestamp(start)][-1]) & (wide.index <= "2024-03-08")]
+    daily = (wide / wide.shift(1) - 1).iloc[1:].drop(columns=["IWM", "SPY"])
+    long = daily.stack().rename("r").reset_index().sort_values("date")
+    # Each session's return joins the newest snapshot strictly before it.
+    joined = pd.merge_asof(long, held.rename(columns={"date": "snapshot"}).sort_values("snapshot"),
+                           left_on="date", right_on="snapshot", by="ticker", direction="backward",
+                           allow_exact_matches=False).dropna(subset=["quality_bucket"])
+    means = joined.groupby(["date", "quality_bucket"])["r"].mean().unstack().reindex(daily.index)
+    assert got["date"].min() == wide.index[0]  # the first snapshot predates the window
+    for bucket in ["quality", "middle", "junk"]:
+        want = np.concatenate([[0.0], (1 + means[bucket].fillna(0)).cumprod().to_numpy() - 1])
+        np.testing.assert_allclose(series(got, bucket), want, rtol=1e-9, atol=1e-12)

@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from screener import market, store
-from screener.db import history
+from screener.db import history, memberships
 from screener.ui.common import PageContext, load_prices, load_stocks
 
 #: One year of sessions: the Overview's histories.
@@ -33,13 +33,33 @@ _ENTRIES = 4  # the current snapshot and the previous one, with room for a same-
 
 @dataclass(frozen=True)
 class Divergence:
-    """Cumulative basket returns over one window (``returns``), and their spread (None when a side is empty)."""
+    """Cumulative basket returns over one window (``returns``), and their spread (None when a side is empty).
+
+    ``start`` is the window's calendar start; ``snapshots`` the stored snapshots whose
+    baskets were used (one: today's buckets on past prices; more: point-in-time).
+    """
 
     by: str
     window: str
     start: dt.date
     returns: pd.DataFrame
     spread: pd.DataFrame | None
+    snapshots: tuple[dt.date, ...]
+
+    @property
+    def point_in_time(self) -> bool:
+        return len(self.snapshots) > 1
+
+    @property
+    def first_session(self) -> dt.date:
+        """The session the lines start from (later than ``start`` when baskets began later)."""
+        return self.returns["date"].min().date()
+
+
+def _with_spread(by: str, window: str, start: dt.date, returns: pd.DataFrame,
+                 snapshots: tuple[dt.date, ...]) -> Divergence:
+    spread = market.spread(returns, by) if set(market.SPREAD_PAIRS[by]) <= set(returns["series"]) else None
+    return Divergence(by=by, window=window, start=start, returns=returns, spread=spread, snapshots=snapshots)
 
 
 def has_prices(context: PageContext) -> bool:
@@ -80,14 +100,43 @@ def sector_participation(context: PageContext) -> pd.DataFrame | None:
 def _divergence(key: str, by: str, window: str, _context: PageContext) -> Divergence:
     start = market.window_start(_context.snapshot.date, window)
     returns = market.bucket_returns(load_prices(_context), load_stocks(_context), by=by, start=start)
-    present = set(returns["series"])
-    spread = market.spread(returns, by) if set(market.SPREAD_PAIRS[by]) <= present else None
-    return Divergence(by=by, window=window, start=start, returns=returns, spread=spread)
+    return _with_spread(by, window, start, returns, (_context.snapshot.date,))
 
 
 def divergence(context: PageContext, by: str, window: str) -> Divergence | None:
-    """Basket returns and spread for a lens (``quality_bucket`` / ``is_profitable``) over a window."""
+    """Basket returns and spread for a lens (``quality_bucket`` / ``is_profitable``) over a window,
+    with today's baskets applied to past prices."""
     return _divergence(context.key, by, window, context) if has_prices(context) else None
+
+
+def basket_snapshots(context: PageContext) -> list[store.Snapshot]:
+    """The stored snapshots that can date a basket for this one: same source, not newer, oldest first.
+
+    A demo snapshot never dates a live basket (or the other way round), and a page
+    showing an older snapshot (the newest was damaged) does not look at later ones.
+    """
+    good, _, _ = snapshot_history(context.data_dir)
+    return sorted((s for s in good if s.source == context.snapshot.source and s.date <= context.snapshot.date),
+                  key=lambda s: s.date)
+
+
+@st.cache_data(max_entries=_ENTRIES * len(market.WINDOWS) * len(market.SPREAD_PAIRS), show_spinner=False)
+def _point_in_time(key: str, by: str, window: str, dates: tuple[dt.date, ...], _context: PageContext,
+                   _snapshots: list[store.Snapshot]) -> Divergence | None:
+    start = market.window_start(_context.snapshot.date, window)
+    returns = market.point_in_time_returns(load_prices(_context), memberships(_snapshots, by), by=by, start=start)
+    return None if returns is None else _with_spread(by, window, start, returns, dates)
+
+
+def point_in_time_divergence(context: PageContext, by: str, window: str) -> Divergence | None:
+    """Like :func:`divergence`, with each session's baskets taken from the newest snapshot before it.
+
+    None without prices or without a stored snapshot older than the one shown.
+    """
+    snapshots = basket_snapshots(context)
+    if not has_prices(context) or not any(s.date < context.snapshot.date for s in snapshots):
+        return None
+    return _point_in_time(context.key, by, window, tuple(s.date for s in snapshots), context, snapshots)
 
 
 @st.cache_data(max_entries=_ENTRIES * len(market.WINDOWS), show_spinner=False)
