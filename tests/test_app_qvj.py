@@ -5,6 +5,7 @@ and missing or damaged data is explained rather than crashing."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -155,3 +156,16 @@ def test_point_in_time_without_earlier_snapshots_says_so_and_shows_todays(demo_d
     quality = stocks.loc[stocks["quality_bucket"] == "quality", "ticker"].tolist()
     assert metrics(at)[f"Quality ({len(quality):,} stocks)"] == f"{basket_return(closes, quality, dt.date(2026, 5, 20)):+.1%}"
     assert "Look-ahead caveat" in " ".join(m.value for m in at.markdown)
+
+
+def test_point_in_time_never_mixes_sources(weekly_history, tmp_path, monkeypatch):
+    """Earlier snapshots from another source (here relabelled "files") cannot date demo baskets."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(weekly_history, data_dir)
+    latest, _ = store.latest_snapshot(data_dir)
+    for snapshot in store.list_snapshots(data_dir)[0]:
+        if snapshot.date < latest.date:
+            run = json.loads((snapshot.path / store.RUN_FILE).read_text())
+            (snapshot.path / store.RUN_FILE).write_text(json.dumps({**run, "source": "files"}))
+    at = run_page(data_dir, monkeypatch, baskets="Point-in-time")
+    assert any("need a snapshot from an earlier evening" in i.value for i in at.info)
