@@ -250,11 +250,13 @@ def point_in_time_returns(prices: pd.DataFrame, memberships: pd.DataFrame, by: s
     present = ~np.isnan(daily)
     sums = np.zeros((len(rows) + 1, len(groups)))
     counts = np.zeros_like(sums)
+    has_members = np.zeros(len(groups), dtype=bool)
     for number in range(len(groups)):
-        member = (held == number) & present
+        in_group = held == number
+        member = in_group & present
         sums[1:, number] = np.where(member, daily, 0.0).sum(axis=1)
         counts[1:, number] = member.sum(axis=1)
-    has_members = np.array([(held == number).any() for number in range(len(groups))], dtype=bool)
+        has_members[number] = in_group.any()
     wide = pd.DataFrame(_compound_means(sums, counts, has_members), index=panel.sessions[base:], columns=groups)
     iwm = panel.close[base:, panel.column(BENCHMARK)]
     wide[BENCHMARK] = iwm / iwm[0] - 1

@@ -239,8 +239,8 @@ class PoliteSession(curl_requests.Session):
 
     After ``max_attempts`` the last answer is handed to the caller as is (yfinance then
     raises ``YFRateLimitError`` on a 429, or records the failure), or the last network
-    error is raised.  ``max_in_flight`` caps the requests waiting for an answer at once,
-    whichever threads send them (None: no cap).
+    error is raised.  ``max_in_flight`` caps the requests waiting for their send slot or
+    their answer at once, whichever threads send them (None: no cap).
     """
 
     def __init__(self, limiter: RateLimiter, *, max_attempts: int = 4, timeout_s: float = 20.0,
@@ -263,18 +263,20 @@ class PoliteSession(curl_requests.Session):
         response: curl_requests.Response | None = None
         error: BaseException | None = None
         for attempt in range(1, self.max_attempts + 1):
-            try:
-                sent_at = self.limiter.acquire()
-            except YahooBlocked as blocked:
-                with self._lock:
-                    self._outcomes[path] = blocked.reason
-                raise
-            response, error = None, None
-            try:
-                with self._in_flight:
+            # Taken before the send slot, so a request held back by the cap never fires its
+            # long-booked slot late, right behind another one.
+            with self._in_flight:
+                try:
+                    sent_at = self.limiter.acquire()
+                except YahooBlocked as blocked:
+                    with self._lock:
+                        self._outcomes[path] = blocked.reason
+                    raise
+                response, error = None, None
+                try:
                     response = self._transport(self, method, url, **kwargs)
-            except RequestException as exc:
-                error = exc
+                except RequestException as exc:
+                    error = exc
             outcome = outcome_of(response, error, url)
             with self._lock:
                 self.stats.by_kind[kind] += 1
