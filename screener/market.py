@@ -1,9 +1,10 @@
 """Market internals and the quality-versus-junk divergence, as tidy frames for the app's charts.
 
 Pure functions over the long prices frame (as in ``prices.parquet``) and the stocks frame
-(as in ``stocks.parquet``).  Every function pivots once with :func:`signals.build_panel`,
-so histories follow the same market calendar, gap rule and "window needs every close"
-rule as the nightly signals, and the last row of a history agrees with stocks.parquet.
+(as in ``stocks.parquet``).  Every function works on the panel of :func:`signals.build_panel`
+(built from the frame, or handed in prebuilt where :data:`Prices` allows it), so histories
+follow the same market calendar, gap rule and "window needs every close" rule as the
+nightly signals, and the last row of a history agrees with stocks.parquet.
 Histories come back long (``date``, ``series``, ``value``) for Altair; ``date`` is
 datetime64.  Definitions where DESIGN.md leaves room:
 
@@ -67,6 +68,25 @@ def _long(frame: pd.DataFrame) -> pd.DataFrame:
     return out[["date", "series", "value"]]
 
 
+#: What the whole-universe functions read: the long prices frame, or its panel built once
+#: with :func:`signals.build_panel` (the app shares one per snapshot; pivoting ~1M rows
+#: is most of each function's time).
+Prices = pd.DataFrame | PricePanel
+
+
+def _panel(prices: Prices, as_of: dt.date | None = None) -> PricePanel:
+    """The IWM-calendar panel of ``prices`` ending at ``as_of`` (None: the last session).
+
+    A prebuilt panel only serves its own last session: ending earlier would need the gap
+    rule applied again at that session (a gap reaching it counts only up to it).
+    """
+    if isinstance(prices, PricePanel):
+        if as_of is not None and pd.Timestamp(as_of) < prices.sessions[-1]:
+            raise ValueError("a prebuilt panel ends at its own last session; pass the prices frame to end earlier")
+        return prices
+    return build_panel(prices, as_of=as_of, benchmark=BENCHMARK)
+
+
 def _constituent_mask(panel: PricePanel) -> np.ndarray:
     return ~panel.tickers.isin(BENCHMARKS)
 
@@ -92,13 +112,13 @@ def _new_extreme(close: np.ndarray, n: int, highest: bool) -> np.ndarray:
         return (close > previous) if highest else (close < previous)
 
 
-def breadth_history(prices: pd.DataFrame, days: int = 252) -> pd.DataFrame:
+def breadth_history(prices: Prices, days: int = 252) -> pd.DataFrame:
     """Per session over the last ``days``: share above SMA 50/200, new 52-week highs/lows.
 
     Series: ``above_sma_50`` and ``above_sma_200`` (shares, as fractions), ``new_highs`` and
     ``new_lows`` (counts).
     """
-    panel = build_panel(prices)
+    panel = _panel(prices)
     close = panel.close[:, _constituent_mask(panel)]
     wide = pd.DataFrame({
         "above_sma_50": _share(_above_sma(close, 50)),
@@ -170,10 +190,10 @@ def _compound(daily: np.ndarray) -> np.ndarray:
     return np.cumprod(growth, axis=0) - 1.0
 
 
-def _window_panel(prices: pd.DataFrame, start: dt.date | None,
+def _window_panel(prices: Prices, start: dt.date | None,
                   end: dt.date | None) -> tuple[PricePanel, int]:
     """(panel ending at ``end``, base row of ``start``; row 0 when ``start`` is None)."""
-    panel = build_panel(prices, as_of=end, benchmark=BENCHMARK)
+    panel = _panel(prices, as_of=end)
     return panel, 0 if start is None else _base_row(panel, start)
 
 
@@ -196,7 +216,7 @@ def _group_cumulative(panel: PricePanel, base: int, onehot: np.ndarray) -> np.nd
     return _compound_means(sums, counts, onehot.sum(axis=0) > 0)
 
 
-def bucket_returns(prices: pd.DataFrame, stocks: pd.DataFrame, by: str = "quality_bucket",
+def bucket_returns(prices: Prices, stocks: pd.DataFrame, by: str = "quality_bucket",
                    start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
     """Cumulative equal-weighted returns of each group of ``by`` from ``start``, plus ``IWM``.
 
@@ -212,7 +232,7 @@ def bucket_returns(prices: pd.DataFrame, stocks: pd.DataFrame, by: str = "qualit
     return _long(wide)
 
 
-def point_in_time_returns(prices: pd.DataFrame, memberships: pd.DataFrame, by: str = "quality_bucket",
+def point_in_time_returns(prices: Prices, memberships: pd.DataFrame, by: str = "quality_bucket",
                           start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame | None:
     """Like :func:`bucket_returns`, but each session's baskets are those known the evening before.
 
@@ -292,7 +312,7 @@ def window_start(as_of: dt.date, window: str) -> dt.date:
     return (pd.Timestamp(as_of) - _WINDOW_OFFSETS[window]).date()
 
 
-def spread_by_sector(prices: pd.DataFrame, stocks: pd.DataFrame, start: dt.date,
+def spread_by_sector(prices: Prices, stocks: pd.DataFrame, start: dt.date,
                      end: dt.date | None = None) -> pd.DataFrame:
     """Per sector: cumulative return of its quality and of its junk members over the window.
 
@@ -314,10 +334,10 @@ def spread_by_sector(prices: pd.DataFrame, stocks: pd.DataFrame, start: dt.date,
     return out.sort_values("spread", ascending=False, na_position="last", ignore_index=True)
 
 
-def _sector_flags(prices: pd.DataFrame, stocks: pd.DataFrame, n: int) -> tuple[PricePanel, np.ndarray, np.ndarray,
-                                                                               pd.Index]:
+def _sector_flags(prices: Prices, stocks: pd.DataFrame, n: int) -> tuple[PricePanel, np.ndarray, np.ndarray,
+                                                                        pd.Index]:
     """(panel, above-SMA flags per session, sector one-hot, sector names)."""
-    panel = build_panel(prices)
+    panel = _panel(prices)
     labels = _group_labels(stocks, "sector")
     onehot, sectors = _membership(panel, labels, groups=pd.Index(sorted(labels.unique())))
     return panel, _above_sma(panel.close, n), onehot, sectors
@@ -329,7 +349,7 @@ def _sector_counts(flags: np.ndarray, onehot: np.ndarray) -> tuple[np.ndarray, n
     return np.where(known, flags, 0.0) @ onehot, known.astype("float64") @ onehot
 
 
-def sector_participation(prices: pd.DataFrame, stocks: pd.DataFrame, sma: int = 50) -> pd.DataFrame:
+def sector_participation(prices: Prices, stocks: pd.DataFrame, sma: int = 50) -> pd.DataFrame:
     """Per sector at the last session: members, members with an SMA, members above it, share.
 
     Columns: sector, members (constituents with that sector in ``stocks``), with_sma,
@@ -349,7 +369,7 @@ def sector_participation(prices: pd.DataFrame, stocks: pd.DataFrame, sma: int = 
     return out.sort_values("share", ascending=False, na_position="last", ignore_index=True)
 
 
-def sector_participation_history(prices: pd.DataFrame, stocks: pd.DataFrame, sma: int = 50,
+def sector_participation_history(prices: Prices, stocks: pd.DataFrame, sma: int = 50,
                                  days: int = 252) -> pd.DataFrame:
     """Long frame (date, series = sector, value = share above its ``sma``-day SMA) over ``days``."""
     panel, flags, onehot, sectors = _sector_flags(prices, stocks, sma)

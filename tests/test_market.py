@@ -372,3 +372,28 @@ def test_real_point_in_time_returns_match_pandas_merge_asof(real_prices):
     for bucket in ["quality", "middle", "junk"]:
         want = np.concatenate([[0.0], (1 + means[bucket].fillna(0)).cumprod().to_numpy() - 1])
         np.testing.assert_allclose(series(got, bucket), want, rtol=1e-9, atol=1e-12)
+
+
+def test_a_prebuilt_panel_gives_what_the_prices_frame_gives(breadth_panel):
+    """The app hands one shared panel to every function; the frame path is checked by eye above."""
+    from screener.signals import build_panel
+
+    prices, stocks = breadth_panel
+    stocks = stocks.assign(quality_bucket=["quality", "junk", "middle", "quality"])
+    panel = build_panel(prices)
+    for matrix in (panel.close, panel.volume):
+        matrix.flags.writeable = False  # as the app shares it: no function may write into it
+    start = prices["date"].sort_values().iloc[-30].date()
+    held = stocks[["ticker", "quality_bucket"]].assign(date=pd.Timestamp(start))
+    calls = {
+        "breadth": lambda p: market.breadth_history(p, days=100),
+        "participation": lambda p: market.sector_participation(p, stocks),
+        "participation history": lambda p: market.sector_participation_history(p, stocks, days=50),
+        "buckets": lambda p: market.bucket_returns(p, stocks, start=start),
+        "point in time": lambda p: market.point_in_time_returns(p, held, start=start),
+        "by sector": lambda p: market.spread_by_sector(p, stocks, start),
+    }
+    for name, call in calls.items():
+        pd.testing.assert_frame_equal(call(panel), call(prices), obj=name)
+    with pytest.raises(ValueError, match="pass the prices frame"):
+        market.bucket_returns(panel, stocks, start=start, end=start)

@@ -1,7 +1,8 @@
 """Derived data for the Overview, Quality vs Junk, Stock and Data pages, computed once per snapshot.
 
-The market histories walk the ~1M-row price panel (half a second for breadth), so
-each is cached with ``st.cache_data`` keyed on ``context.key``: every session and every
+The market histories walk the ~1M-row price history, pivoted once per snapshot into a
+shared :class:`~screener.signals.PricePanel` (``st.cache_resource``, read-only arrays),
+and each result is cached with ``st.cache_data`` keyed on ``context.key``: every session and every
 rerun of every page reuses one computation until a new snapshot is published (the key
 changes and the next rerun recomputes, no restart).  ``cache_data`` rather than
 ``cache_resource`` because results are small frames and each caller gets its own copy,
@@ -24,6 +25,7 @@ import streamlit as st
 
 from screener import market, store
 from screener.db import history, memberships
+from screener.signals import PricePanel, build_panel
 from screener.ui.common import PageContext, load_prices, load_stocks
 
 #: One year of sessions: the Overview's histories.
@@ -66,9 +68,22 @@ def has_prices(context: PageContext) -> bool:
     return context.snapshot.prices_path is not None
 
 
+@st.cache_resource(max_entries=2, show_spinner="Loading price history…")
+def _panel(key: str, _context: PageContext) -> PricePanel:
+    panel = build_panel(load_prices(_context))
+    for matrix in (panel.close, panel.volume):
+        matrix.flags.writeable = False  # shared by every session: nothing may write into it
+    return panel
+
+
+def price_panel(context: PageContext) -> PricePanel:
+    """The snapshot's sessions x tickers panel, built once and shared (the market functions' input)."""
+    return _panel(context.key, context)
+
+
 @st.cache_data(max_entries=_ENTRIES, show_spinner="Computing breadth history…")
 def _breadth(key: str, _context: PageContext) -> pd.DataFrame:
-    return market.breadth_history(load_prices(_context), days=YEAR_SESSIONS)
+    return market.breadth_history(price_panel(_context), days=YEAR_SESSIONS)
 
 
 def breadth(context: PageContext) -> pd.DataFrame | None:
@@ -88,7 +103,7 @@ def iwm_spy_ratio(context: PageContext) -> pd.DataFrame | None:
 
 @st.cache_data(max_entries=_ENTRIES, show_spinner=False)
 def _participation(key: str, _context: PageContext) -> pd.DataFrame:
-    return market.sector_participation(load_prices(_context), load_stocks(_context))
+    return market.sector_participation(price_panel(_context), load_stocks(_context))
 
 
 def sector_participation(context: PageContext) -> pd.DataFrame | None:
@@ -99,7 +114,7 @@ def sector_participation(context: PageContext) -> pd.DataFrame | None:
 @st.cache_data(max_entries=_ENTRIES * len(market.WINDOWS) * len(market.SPREAD_PAIRS), show_spinner=False)
 def _divergence(key: str, by: str, window: str, _context: PageContext) -> Divergence:
     start = market.window_start(_context.snapshot.date, window)
-    returns = market.bucket_returns(load_prices(_context), load_stocks(_context), by=by, start=start)
+    returns = market.bucket_returns(price_panel(_context), load_stocks(_context), by=by, start=start)
     return _with_spread(by, window, start, returns, (_context.snapshot.date,))
 
 
@@ -124,7 +139,8 @@ def basket_snapshots(context: PageContext) -> list[store.Snapshot]:
 def _point_in_time(key: str, by: str, window: str, dates: tuple[dt.date, ...], _context: PageContext,
                    _snapshots: list[store.Snapshot]) -> Divergence | None:
     start = market.window_start(_context.snapshot.date, window)
-    returns = market.point_in_time_returns(load_prices(_context), memberships(_snapshots, by), by=by, start=start)
+    returns = market.point_in_time_returns(price_panel(_context), memberships(_snapshots, by), by=by,
+                                           start=start)
     return None if returns is None else _with_spread(by, window, start, returns, dates)
 
 
@@ -142,7 +158,7 @@ def point_in_time_divergence(context: PageContext, by: str, window: str) -> Dive
 @st.cache_data(max_entries=_ENTRIES * len(market.WINDOWS), show_spinner=False)
 def _sector_spread(key: str, window: str, _context: PageContext) -> pd.DataFrame:
     start = market.window_start(_context.snapshot.date, window)
-    return market.spread_by_sector(load_prices(_context), load_stocks(_context), start=start)
+    return market.spread_by_sector(price_panel(_context), load_stocks(_context), start=start)
 
 
 def sector_spread(context: PageContext, window: str) -> pd.DataFrame | None:
