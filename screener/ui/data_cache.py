@@ -2,9 +2,9 @@
 
 The market histories walk the ~1M-row price history, pivoted once per snapshot into a
 shared :class:`~screener.signals.PricePanel` (``st.cache_resource``, read-only arrays),
-and each result is cached with ``st.cache_data`` keyed on ``context.key``: every session and every
-rerun of every page reuses one computation until a new snapshot is published (the key
-changes and the next rerun recomputes, no restart).  ``cache_data`` rather than
+and each result is cached with ``st.cache_data`` keyed on ``context.key``: every
+session and every rerun of every page reuses one computation until a new snapshot is
+published (the key changes and the next rerun recomputes, no restart).  ``cache_data`` rather than
 ``cache_resource`` because results are small frames and each caller gets its own copy,
 so nothing a page does can alter another session's data.
 
