@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DATA_DIR ?= data
 PORT ?= 8501
 
-.PHONY: install install-dev run demo nightly test bench reliability clean-venv
+.PHONY: install install-dev run demo demo-history nightly test bench reliability clean-venv
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ run: install
 
 demo: install
 	$(PY) -m screener nightly --source demo --data-dir $(DATA_DIR)
+
+# Half a year of weekly demo snapshots: the history point-in-time baskets read (~30 s).
+demo-history: install
+	$(PY) -m screener nightly --source demo --backfill-weeks 26 --data-dir $(DATA_DIR)
 
 nightly: install
 	$(PY) -m screener nightly --data-dir $(DATA_DIR)
