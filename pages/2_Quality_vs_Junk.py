@@ -7,7 +7,7 @@ from screener.ui import data_cache
 from screener.ui.common import load_stocks, page_setup
 from screener.ui.market_divergence import (
     BASKET_MODES, DEFAULT_WINDOW, LENSES, WINDOW_LABELS, basket_members, basket_tiles, baskets_note,
-    point_in_time_note,
+    history_hint, point_in_time_note,
 )
 from screener.ui.market_render import no_prices_note, show_chart, stop_if_no_stocks
 
@@ -30,9 +30,8 @@ divergence = None
 if mode == "point_in_time":
     divergence = data_cache.point_in_time_divergence(context, lens, window)
     if divergence is None and data_cache.has_prices(context):
-        st.info("Point-in-time baskets need a snapshot from an earlier evening; only this one is stored, so "
-                "today's baskets are shown. Run the nightly job each evening (on the demo market: "
-                "`python -m screener nightly --source demo --backfill-weeks 26`).")
+        st.info("Point-in-time baskets need a snapshot from an earlier evening of this source; none is stored "
+                f"yet, so today's baskets are shown. To get them, {history_hint(demo)}.")
 if divergence is None:
     divergence = data_cache.divergence(context, lens, window)
 with st.container(border=True):
@@ -42,7 +41,7 @@ with st.container(border=True):
                                        divergence.snapshots))
     else:
         st.markdown(baskets_note(lens, divergence.start if divergence else None, context.snapshot.date,
-                                 len(data_cache.basket_snapshots(context))))
+                                 len(data_cache.basket_snapshots(context)), demo))
 
 if divergence is None:
     no_prices_note(context, "The basket returns and the spread by sector")

@@ -117,10 +117,12 @@ def test_basket_members_count_each_side_of_a_lens():
 
 
 def test_baskets_note_states_the_look_ahead_caveat_and_the_window():
-    note = market_divergence.baskets_note("quality_bucket", dt.date(2026, 5, 20), dt.date(2026, 11, 20), 3)
+    note = market_divergence.baskets_note("quality_bucket", dt.date(2026, 5, 20), dt.date(2026, 11, 20), 3, False)
     assert "Look-ahead caveat" in note and "20 Nov 2026" in note and "20 May 2026" in note
-    assert "3 snapshot(s)" in note and "top 30%" in note
-    assert "positive trailing EPS" in market_divergence.baskets_note("is_profitable", None, dt.date(2026, 11, 20), 1)
+    assert "3 snapshot(s)" in note and "top 30%" in note and "switch to **Point-in-time**" in note
+    alone = market_divergence.baskets_note("is_profitable", None, dt.date(2026, 11, 20), 1, False)
+    assert "positive trailing EPS" in alone and "run the nightly job every evening" in alone
+    assert "--backfill-weeks" in market_divergence.baskets_note("is_profitable", None, dt.date(2026, 11, 20), 1, True)
 
 
 def test_window_labels_cover_the_market_windows():

@@ -69,12 +69,16 @@ def _split_text(by: str) -> str:
             "margin); **unprofitable** ones do not; stocks with neither figure are left out.")
 
 
-def baskets_note(by: str, start: dt.date | None, as_of: dt.date, snapshots: int) -> str:
+def history_hint(demo: bool) -> str:
+    """How to get the stored snapshots point-in-time baskets need (Markdown)."""
+    return ("build past evenings of the demo market with `python -m screener nightly --source demo "
+            "--backfill-weeks 26`" if demo else "run the nightly job every evening")
+
+
+def baskets_note(by: str, start: dt.date | None, as_of: dt.date, snapshots: int, demo: bool) -> str:
     """Markdown: what today's baskets are, how returns are computed, and the look-ahead caveat."""
     window = f"from the close of the last session on or before {start:%d %b %Y} " if start else ""
-    later = ("switch to **Point-in-time** to see them" if snapshots > 1 else
-             "run the nightly job each evening (or, on the demo market, "
-             "`python -m screener nightly --source demo --backfill-weeks 26`)")
+    later = "switch to **Point-in-time** to see them" if snapshots > 1 else history_hint(demo)
     return (
         f"{_split_text(by)} Each basket's line is its members' plain average daily return, compounded "
         f"{window}to {as_of:%d %b %Y} (equal weight, rebalanced daily); IWM is the cap-weighted ETF.\n\n"
