@@ -70,6 +70,17 @@ def alerts(elements) -> list[str]:
     return [plain(element.value) for element in elements]
 
 
+def choose_new_filter(at: AppTest, group: str, field: str, op: str | None = None) -> None:
+    """Pick a group, a field and (when given) an operator in the "Add a filter" box, as a user would."""
+    at.selectbox(key="scr.add.group").set_value(group)
+    rerun(at)
+    at.selectbox(key=f"scr.add.field.{group}").set_value(field)
+    rerun(at)
+    if op is not None:
+        at.selectbox(key=f"scr.add.op.{field}").set_value(op)
+        rerun(at)
+
+
 def row_buttons(at: AppTest, suffix: str) -> list:
     return [b for b in at.button if b.key and b.key.startswith("scr.row.") and b.key.endswith(suffix)]
 
@@ -270,12 +281,7 @@ def test_extreme_but_valid_numbers_open_cleanly(demo_data_dir, monkeypatch):
 def test_add_edit_and_remove_a_filter(demo_data_dir, monkeypatch):
     frame = stocks_of(demo_data_dir)
     at = open_screener(demo_data_dir, monkeypatch)
-    at.selectbox(key="scr.add.group").set_value("growth")
-    rerun(at)
-    at.selectbox(key="scr.add.field.growth").set_value("revenue_growth")
-    rerun(at)
-    at.selectbox(key="scr.add.op.revenue_growth").set_value("gt")
-    rerun(at)
+    choose_new_filter(at, "growth", "revenue_growth", "gt")
     at.number_input(key="scr.add.value.revenue_growth.gt.v").set_value(10.0)  # percent
     at.button(key="scr.add.go").click()
     rerun(at)
@@ -319,19 +325,11 @@ def test_bad_edit_is_refused_and_the_filter_kept(demo_data_dir, monkeypatch):
 def test_add_filter_on_a_boolean_and_a_bucket(demo_data_dir, monkeypatch):
     frame = stocks_of(demo_data_dir)
     at = open_screener(demo_data_dir, monkeypatch)
-    at.selectbox(key="scr.add.group").set_value("quality")
-    rerun(at)
-    at.selectbox(key="scr.add.field.quality").set_value("quality_bucket")
-    rerun(at)
+    choose_new_filter(at, "quality", "quality_bucket")
     at.multiselect(key="scr.add.value.quality_bucket.in.v").set_value(["quality", "middle"])
     at.button(key="scr.add.go").click()
     rerun(at)
-    at.selectbox(key="scr.add.group").set_value("ownership")
-    rerun(at)
-    at.selectbox(key="scr.add.field.ownership").set_value("insider_buying")
-    rerun(at)
-    at.selectbox(key="scr.add.op.insider_buying").set_value("is_false")
-    rerun(at)
+    choose_new_filter(at, "ownership", "insider_buying", "is_false")
     at.button(key="scr.add.go").click()
     rerun(at)
     expected = yes(frame["quality_bucket"].isin(["quality", "middle"])) & yes(~frame["insider_buying"].astype("boolean"))
@@ -343,20 +341,12 @@ def test_add_filter_on_typed_tickers_and_a_date(demo_data_dir, monkeypatch):
     frame = stocks_of(demo_data_dir)
     picked = sorted(frame["ticker"])[:3]
     at = open_screener(demo_data_dir, monkeypatch)
-    at.selectbox(key="scr.add.group").set_value("identity")
-    rerun(at)
-    at.selectbox(key="scr.add.field.identity").set_value("ticker")
-    rerun(at)
+    choose_new_filter(at, "identity", "ticker")
     at.text_input(key="scr.add.value.ticker.in.v").set_value(", ".join(t.lower() for t in picked) + ", NOPE")
     at.button(key="scr.add.go").click()
     rerun(at)
     assert shown_count(at)[0] == 3
-    at.selectbox(key="scr.add.group").set_value("bookkeeping")
-    rerun(at)
-    at.selectbox(key="scr.add.field.bookkeeping").set_value("as_of")
-    rerun(at)
-    at.selectbox(key="scr.add.op.as_of").set_value("between")
-    rerun(at)
+    choose_new_filter(at, "bookkeeping", "as_of", "between")
     at.button(key="scr.add.go").click()  # both ends start at the snapshot date
     rerun(at)
     as_of = pd.to_datetime(frame["as_of"]).dt.date
@@ -367,10 +357,7 @@ def test_add_filter_on_typed_tickers_and_a_date(demo_data_dir, monkeypatch):
 
 def test_adding_without_a_value_says_so(demo_data_dir, monkeypatch):
     at = open_screener(demo_data_dir, monkeypatch)
-    at.selectbox(key="scr.add.group").set_value("identity")
-    rerun(at)
-    at.selectbox(key="scr.add.field.identity").set_value("ticker")
-    rerun(at)
+    choose_new_filter(at, "identity", "ticker")
     at.button(key="scr.add.go").click()
     rerun(at)
     assert any("fill in a value" in text for text in alerts(at.error))
